@@ -1,0 +1,24 @@
+/* cli.h - one entry point per command; each lives in src/cli/cmd_<name>.c and
+ * only parses arguments before calling into src/<stage>/. */
+#ifndef SGXPY_CLI_H
+#define SGXPY_CLI_H
+
+#include <stdbool.h>
+
+int cmd_trace(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+/* `sgxpy show` on a bundle directory (cmd_show_bundle.c). */
+int show_bundle(const char *dir, bool json);
+
+/* Print a usage text to stdout (for --help) and return 0. */
+int print_usage(const char *text);
+/* Report a usage error naming the command, exit EXIT_USAGE. */
+_Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
