@@ -1,0 +1,67 @@
+/* bundle.h - a bundle loaded into memory: what the supervisor enforces and what
+ * verify/show read.  The on-disk format is in docs/formats.md.  bundle_load()
+ * checks everything it reads (JSON types, 64-hex hashes, normal absolute paths,
+ * every manifest's hash against bundle.json) and names file and field on error. */
+#ifndef SGXPY_BUNDLE_H
+#define SGXPY_BUNDLE_H
+
+#include "common/util.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bundle_file {
+	char *path;
+	uint64_t size;
+	unsigned char sha256[32];
+};
+
+struct bundle_allow {
+	char *path;
+	bool tree;  /* everything below path too */
+	bool write; /* may write/create/remove, not only read */
+};
+
+struct bundle_image {
+	char *id;
+	char *program;        /* absolute path */
+	unsigned char program_sha256[32];
+	char *script;         /* see image.h; NULL if none */
+	char **argv;          /* NULL-terminated, as traced */
+	struct bundle_file *trusted; /* sorted by path */
+	size_t n_trusted;
+	struct bundle_allow *allowed; /* sorted by path */
+	size_t n_allowed;
+	char **stat;          /* sorted */
+	size_t n_stat;
+	char **list;          /* sorted */
+	size_t n_list;
+	char **children;      /* image ids */
+	size_t n_children;
+	unsigned char sha256[32]; /* of the manifest file's bytes */
+};
+
+struct bundle {
+	char *dir;
+	unsigned char measurement[32]; /* SHA-256 of bundle.json */
+	char *root;                    /* root image id */
+	struct bundle_image *images;   /* sorted by id */
+	size_t n_images;
+};
+
+int bundle_load(const char *dir, struct bundle **out, struct sg_err *err);
+void bundle_free(struct bundle *b);
+
+const struct bundle_image *bundle_image_by_id(const struct bundle *b, const char *id);
+const struct bundle_file *image_trusted(const struct bundle_image *img, const char *path);
+/* The allow rule covering path (exact, or a tree rule above it), or NULL. */
+const struct bundle_allow *image_allowed(const struct bundle_image *img, const char *path);
+bool image_may_stat(const struct bundle_image *img, const char *path);
+bool image_may_list(const struct bundle_image *img, const char *path);
+/* The child image of img matching an exec of program/argv/cwd, or NULL. */
+const struct bundle_image *image_child_for_exec(const struct bundle *b,
+						const struct bundle_image *img,
+						const char *program, char *const argv[],
+						const char *cwd);
+
+#endif
