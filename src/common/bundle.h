@@ -14,6 +14,7 @@ struct bundle_file {
 	char *path;
 	uint64_t size;
 	unsigned char sha256[32];
+	bool link;  /* the path itself was a symlink when the bundle was made */
 };
 
 struct bundle_allow {
@@ -38,7 +39,13 @@ struct bundle_image {
 	size_t n_list;
 	char **children;      /* image ids */
 	size_t n_children;
+	/* The hash this manifest gives each child (parallel to children);
+	 * children_hashed[i] false where the exec graph has a cycle (null). */
+	unsigned char (*children_sha256)[32];
+	bool *children_hashed;
 	unsigned char sha256[32]; /* of the manifest file's bytes */
+	unsigned char listed_sha256[32]; /* what bundle.json says it should be */
+	uint64_t program_size;
 };
 
 struct bundle {
@@ -47,9 +54,22 @@ struct bundle {
 	char *root;                    /* root image id */
 	struct bundle_image *images;   /* sorted by id */
 	size_t n_images;
+	bool has_gramine;              /* bundle.json lists the Gramine template */
+	unsigned char gramine_sha256[32];
 };
 
 int bundle_load(const char *dir, struct bundle **out, struct sg_err *err);
+/* Flags for bundle_load_flags(). */
+enum {
+	/* Parse and check every field, but do not fail when a manifest's bytes
+	 * differ from bundle.json or a child hash: `verify` reports those
+	 * itself, one line each (compare sha256 with listed_sha256). */
+	BUNDLE_NO_HASH_CHECK = 1,
+};
+int bundle_load_flags(const char *dir, int flags, struct bundle **out, struct sg_err *err);
+/* The bytes of bundle.json are what the measurement hashes; this re-reads
+ * them (for signing and verifying a signature). */
+int bundle_measure(const char *dir, unsigned char out[32], struct sg_err *err);
 void bundle_free(struct bundle *b);
 
 const struct bundle_image *bundle_image_by_id(const struct bundle *b, const char *id);

@@ -1,0 +1,270 @@
+/* hash.c - see hash.h.
+ *
+ * Throughput matters (the manifest stage hashes every trusted file): files are
+ * read in 1 MiB blocks into a per-thread buffer, the SHA-256 implementation is
+ * fetched once (OpenSSL 3 otherwise looks it up at every init), and the files
+ * are spread over threads largest first so one big .so does not end up last. */
+#include "common/hash.h"
+#include "common/strmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define BLOCK (1u << 20)
+
+static EVP_MD *sha256_md;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void fetch_md(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha256_md) {
+		fputs("sgxpy: OpenSSL has no SHA-256\n", stderr);
+		abort();
+	}
+}
+
+static const EVP_MD *md(void)
+{
+	pthread_once(&md_once, fetch_md);
+	return sha256_md;
+}
+
+__attribute__((destructor)) static void free_md(void)
+{
+	EVP_MD_free(sha256_md);
+	sha256_md = NULL;
+}
+
+static EVP_MD_CTX *new_ctx(void)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, md(), NULL)) {
+		fputs("sgxpy: OpenSSL cannot start SHA-256\n", stderr);
+		abort();
+	}
+	return ctx;
+}
+
+void sha256_buf(const void *data, size_t len, unsigned char out[SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = new_ctx();
+	EVP_DigestUpdate(ctx, data, len);
+	EVP_DigestFinal_ex(ctx, out, NULL);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* The loop shared by sha256_fd and the workers, with a caller-owned buffer. */
+static int hash_fd_buf(int fd, EVP_MD_CTX *ctx, unsigned char *buf,
+		       unsigned char out[SHA256_LEN], uint64_t *size)
+{
+	uint64_t total = 0;
+	EVP_DigestInit_ex(ctx, md(), NULL);
+	for (;;) {
+		ssize_t r = TEMP_FAILURE_RETRY(read(fd, buf, BLOCK));
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		EVP_DigestUpdate(ctx, buf, (size_t)r);
+		total += (uint64_t)r;
+	}
+	EVP_DigestFinal_ex(ctx, out, NULL);
+	if (size)
+		*size = total;
+	return 0;
+}
+
+int sha256_fd(int fd, unsigned char out[SHA256_LEN], uint64_t *size)
+{
+	EVP_MD_CTX *ctx = new_ctx();
+	unsigned char *buf = xmalloc(BLOCK);
+	int rc = hash_fd_buf(fd, ctx, buf, out, size);
+	int saved = errno;
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	errno = saved;
+	return rc;
+}
+
+/* Open a regular file for hashing; -1 with errno (EINVAL: not regular). */
+static int open_regular(const char *path)
+{
+	/* O_NONBLOCK: a FIFO planted at a trusted path must not hang us. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return fd;
+}
+
+int sha256_path(const char *path, unsigned char out[SHA256_LEN], uint64_t *size,
+		struct sg_err *err)
+{
+	cleanup_fd int fd = open_regular(path);
+	if (fd < 0) {
+		if (errno == EINVAL)
+			return sg_fail(err, "%s: not a regular file", path);
+		return sg_fail_errno(err, "cannot open %s", path);
+	}
+	if (sha256_fd(fd, out, size) < 0)
+		return sg_fail_errno(err, "cannot read %s", path);
+	return 0;
+}
+
+/* ---- parallel hasher ---- */
+
+struct pool {
+	struct hash_job **uniq; /* one job per distinct file, largest first */
+	uint64_t *est;          /* st_size per uniq job, for ordering */
+	size_t n;
+	atomic_size_t next, done;
+	const char *what;
+	pthread_t drawer; /* the one thread that prints progress */
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	EVP_MD_CTX *ctx = new_ctx();
+	unsigned char *buf = xmalloc(BLOCK);
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->n)
+			break;
+		struct hash_job *j = p->uniq[i];
+		int fd = open_regular(j->path);
+		if (fd < 0) {
+			j->status = errno;
+		} else {
+			j->status = hash_fd_buf(fd, ctx, buf, j->sha256, &j->size) < 0 ? errno : 0;
+			close(fd);
+		}
+		size_t d = atomic_fetch_add(&p->done, 1) + 1;
+		/* Only one thread draws, often enough to move, rarely enough to cost nothing. */
+		if (pthread_equal(pthread_self(), p->drawer) && (d % 16 == 0 || d == p->n))
+			progress(p->what, d, p->n);
+	}
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return NULL;
+}
+
+static struct hash_stats last_stats;
+
+void hash_last_stats(struct hash_stats *out)
+{
+	*out = last_stats;
+}
+
+struct order {
+	struct hash_job *job;
+	uint64_t size;
+};
+
+static int by_size_desc(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return strcmp(x->job->path, y->job->path);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *what,
+	       struct sg_err *err)
+{
+	double t0 = now_seconds();
+	/* Map each job to the first job naming the same (dev, ino). */
+	struct strmap seen = {0};
+	size_t *leader = xmalloc((n ? n : 1) * sizeof(*leader));
+	struct order *ord = xmalloc((n ? n : 1) * sizeof(*ord));
+	size_t nu = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		leader[i] = i;
+		if (stat(jobs[i].path, &st) < 0) {
+			jobs[i].status = errno;
+			leader[i] = SIZE_MAX;
+			continue;
+		}
+		char key[64];
+		snprintf(key, sizeof(key), "%llx:%llx", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+		int added;
+		void **slot = strmap_put(&seen, key, &added);
+		if (!added) {
+			leader[i] = (size_t)(uintptr_t)*slot;
+			continue;
+		}
+		*slot = (void *)(uintptr_t)i;
+		ord[nu++] = (struct order){&jobs[i], (uint64_t)st.st_size};
+	}
+	strmap_free(&seen);
+	qsort(ord, nu, sizeof(*ord), by_size_desc);
+
+	struct pool p = {.n = nu, .what = what, .drawer = pthread_self()};
+	p.uniq = xmalloc((nu ? nu : 1) * sizeof(*p.uniq));
+	for (size_t i = 0; i < nu; i++)
+		p.uniq[i] = ord[i].job;
+	free(ord);
+	atomic_init(&p.next, 0);
+	atomic_init(&p.done, 0);
+
+	if (!threads) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = c > 0 ? (unsigned)c : 1;
+	}
+	if (threads > nu)
+		threads = nu ? (unsigned)nu : 1;
+	pthread_t *tids = xcalloc(threads, sizeof(*tids));
+	unsigned started = 0;
+	int rc = 0;
+	for (; started + 1 < threads; started++) {
+		if ((errno = pthread_create(&tids[started], NULL, worker, &p)) != 0) {
+			rc = sg_fail_errno(err, "cannot start a hashing thread");
+			break;
+		}
+	}
+	worker(&p); /* the calling thread works too */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	progress_done();
+
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < nu; i++)
+		if (p.uniq[i]->status == 0)
+			bytes += p.uniq[i]->size;
+	free(p.uniq);
+	for (size_t i = 0; i < n; i++) {
+		if (leader[i] == SIZE_MAX || leader[i] == i)
+			continue;
+		struct hash_job *l = &jobs[leader[i]];
+		jobs[i].status = l->status;
+		jobs[i].size = l->size;
+		memcpy(jobs[i].sha256, l->sha256, SHA256_LEN);
+	}
+	free(leader);
+	last_stats = (struct hash_stats){.files = nu, .bytes = bytes, .seconds = now_seconds() - t0};
+	return rc;
+}
