@@ -27,9 +27,12 @@ void path_normalize(char *path)
 					out--;
 			}
 		} else {
+			bool last = *end == '\0'; /* the '/' written below may cover it */
 			memmove(out, in, len);
 			out += len;
 			*out++ = '/';
+			if (last)
+				break;
 		}
 		in = end;
 	}

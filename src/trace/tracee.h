@@ -1,0 +1,27 @@
+/* tracee.h - reading a stopped tracee: its memory and its /proc entries. */
+#ifndef SGXPY_TRACEE_H
+#define SGXPY_TRACEE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Read a NUL-terminated string of at most PATH_MAX bytes at addr, page by page
+ * with process_vm_readv.  Returns a malloc'd string or NULL (bad pointer). */
+char *tracee_read_string(pid_t tid, uint64_t addr);
+/* Read exactly len bytes; 0 or -1. */
+int tracee_read(pid_t tid, uint64_t addr, void *buf, size_t len);
+
+/* readlink("/proc/TID/<what>"), malloc'd, NULL on failure.
+ * what: "cwd", "exe", "fd/N", "root". */
+char *proc_link(pid_t tid, const char *what);
+char *proc_fd_path(pid_t tid, int fd);
+
+/* /proc/PID/cmdline as a JSON array, /proc/PID/environ as a JSON object
+ * (malloc'd, NULL if unreadable). */
+char *proc_cmdline_json(pid_t pid);
+char *proc_environ_json(pid_t pid);
+
+/* A number field of /proc/TID/status ("Tgid", "PPid", "VmHWM"); -1 if absent. */
+long proc_status_field(pid_t tid, const char *field);
+
+#endif
