@@ -22,7 +22,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PROG_SRC := $(wildcard tests/progs/*.c)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(B)/progs/%)
 
-.PHONY: all asan check unit e2e clean progs
+# Debian packages to build and test (`make deps`, as root).
+DEB_PKGS := build-essential pkg-config libseccomp-dev libjansson-dev libsqlite3-dev libssl-dev \
+            libcmocka-dev python3 python3-pytest python3-numpy python3-flask gunicorn strace \
+            sqlite3 hyperfine wrk clang libclang-rt-14-dev
+PY       := /usr/bin/python3
+
+.PHONY: all asan check check-asan unit e2e clean progs deps demo
 all: $(B)/sgxpy progs
 
 $(B)/sgxpy: $(CLI_OBJ) $(B)/libsgxpy.a
@@ -54,11 +60,29 @@ unit: $(UNIT_BIN)
 
 # End-to-end tests drive the binary named by SGXPY (default build/sgxpy).
 e2e: all
-	SGXPY=$(abspath $(B)/sgxpy) PROGS=$(abspath $(B)/progs) /usr/bin/python3 -m pytest -q tests/e2e
+	SGXPY=$(abspath $(B)/sgxpy) PROGS=$(abspath $(B)/progs) $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 check: all $(UNIT_BIN)
 	$(MAKE) B=$(B) unit
 	$(MAKE) B=$(B) e2e
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
+
+# The main job on the bundled example: trace it, then make its bundle.
+DEMO := $(B)/demo
+demo: all
+	@mkdir -p $(DEMO)
+	$(B)/sgxpy trace -o $(DEMO)/hello.trace -- $(PY) examples/hello/app.py
+	$(B)/sgxpy show $(DEMO)/hello.trace
+	$(B)/sgxpy manifest -o $(DEMO)/hello.bundle $(DEMO)/hello.trace
+	$(B)/sgxpy show $(DEMO)/hello.bundle
+	$(B)/sgxpy verify $(DEMO)/hello.bundle
+
+check-asan:
+	$(MAKE) asan
+	$(MAKE) B=build-asan check
 
 clean:
 	rm -rf build build-asan
