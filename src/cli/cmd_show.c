@@ -26,14 +26,21 @@ struct loader {
 	json_t *runs;         /* [{"id", "argv", "cwd", "exit_status", "processes": []}] */
 	struct strmap procs;  /* "run:id" -> process object (borrowed) */
 	struct strmap by_run; /* "run" -> run object (borrowed) */
+	struct sg_err err;
 };
 
-static json_t *json_from_text(const char *text)
+/* A JSON column of the store (argv, env): NULL stays null; anything that is
+ * not the JSON type the format says is a damaged trace. */
+static json_t *json_column(const char *text, json_type want)
 {
 	if (!text)
 		return json_null();
 	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-	return v ? v : json_string(text);
+	if (v && json_typeof(v) != want) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
 }
 
 static json_t *run_object(struct loader *ld, int run)
@@ -57,11 +64,14 @@ static json_t *int_or_null(long v)
 static int load_proc(void *ctx, int run, const struct store_proc *p)
 {
 	struct loader *ld = ctx;
+	json_t *argv = json_column(p->argv_json, JSON_ARRAY);
+	if (!argv)
+		return sg_fail(&ld->err, "damaged trace: process %d of run %d: argv is not a JSON array",
+			       p->id, run);
 	json_t *obj = json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:o, s:i, s:o, s:o, s:s, s:[]}",
 				"id", p->id, "pid", p->pid, "parent",
 				p->parent ? json_integer(p->parent) : json_null(), "kind", p->kind,
-				"exe", p->exe ? json_string(p->exe) : json_null(), "argv",
-				json_from_text(p->argv_json), "cwd",
+				"exe", p->exe ? json_string(p->exe) : json_null(), "argv", argv, "cwd",
 				p->cwd ? json_string(p->cwd) : json_null(), "threads", p->threads,
 				"exit_status", int_or_null(p->exit_status), "peak_rss_kb",
 				int_or_null(p->peak_rss_kb), "abi", p->abi ? p->abi : "x86_64", "files");
@@ -124,8 +134,15 @@ static int load_runs(struct store *st, struct loader *ld, struct sg_err *err)
 			       &q, NULL) != SQLITE_OK)
 		return sg_fail(err, "damaged trace: %s", sqlite3_errmsg(st->db));
 	while (sqlite3_step(q) == SQLITE_ROW) {
-		json_t *r = run_object(ld, sqlite3_column_int(q, 0));
-		json_object_set_new(r, "argv", json_from_text((const char *)sqlite3_column_text(q, 1)));
+		int run = sqlite3_column_int(q, 0);
+		json_t *r = run_object(ld, run);
+		json_t *argv = json_column((const char *)sqlite3_column_text(q, 1), JSON_ARRAY);
+		if (!argv || json_is_null(argv)) {
+			json_decref(argv);
+			sqlite3_finalize(q);
+			return sg_fail(err, "damaged trace: run %d: argv is not a JSON array", run);
+		}
+		json_object_set_new(r, "argv", argv);
 		const char *cwd = (const char *)sqlite3_column_text(q, 2);
 		json_object_set_new(r, "cwd", cwd ? json_string(cwd) : json_null());
 		if (sqlite3_column_type(q, 3) != SQLITE_NULL)
@@ -140,12 +157,13 @@ static json_t *load_trace(const char *path, struct sg_err *err)
 	struct store st;
 	if (store_open_read(&st, path, err) < 0)
 		return NULL;
-	struct loader ld = {.runs = json_array()};
-	int rc = load_runs(&st, &ld, err);
+	struct loader ld = {.runs = json_array(), .err = {""}};
+	struct sg_err inner = {""};
+	int rc = load_runs(&st, &ld, &inner);
 	if (rc == 0)
-		rc = store_foreach_proc(&st, load_proc, &ld, err);
+		rc = store_foreach_proc(&st, load_proc, &ld, &inner);
 	if (rc == 0)
-		rc = store_foreach_file(&st, load_file, &ld, err);
+		rc = store_foreach_file(&st, load_file, &ld, &inner);
 	store_close(&st);
 	size_t i;
 	json_t *r;
@@ -156,8 +174,8 @@ static json_t *load_trace(const char *path, struct sg_err *err)
 	strmap_free(&ld.by_run);
 	if (rc != 0) {
 		json_decref(ld.runs);
-		if (rc > 0)
-			sg_fail(err, "%s: damaged trace", path);
+		const char *why = ld.err.msg[0] ? ld.err.msg : inner.msg[0] ? inner.msg : "damaged trace";
+		sg_fail(err, "%s: %s", path, why);
 		return NULL;
 	}
 	return json_pack("{s:o}", "runs", ld.runs);

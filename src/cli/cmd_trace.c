@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char usage[] =
 	"usage: sgxpy trace [-o TRACE] [--append] [--stat] [--exact] -- CMD [ARG...]\n"
@@ -72,6 +73,9 @@ int cmd_trace(int argc, char **argv)
 	if (code)
 		die(code, "%s", err.msg);
 
+	struct stat sb;
+	if (stat(output, &sb) == 0 && !S_ISREG(sb.st_mode))
+		die(EXIT_WRAP_FAIL, "cannot write trace %s: not a regular file", output);
 	struct store st;
 	if (store_create(&st, output, append, &err) < 0)
 		die(EXIT_WRAP_FAIL, "%s", err.msg);

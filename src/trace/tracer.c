@@ -178,6 +178,28 @@ static void record(struct tracer *tr, struct tproc *p, const char *path, const c
 		tr->unflushed = 0;
 }
 
+/* Python loads DIR/__pycache__/NAME.TAG.pyc after a stat of DIR/NAME.py
+ * that the default filter does not trap (too many stops): record that stat
+ * as the tracer sees the source now, so the trace holds what the
+ * interpreter checked (the .py's mtime and size validate the .pyc). */
+static void record_probed(struct tracer *tr, struct tproc *p, const char *path, const char *mode,
+			  bool nofollow, bool want_dir);
+
+static void record_pyc_source(struct tracer *tr, struct tproc *p, const char *pyc)
+{
+	const char *slash = strrchr(pyc, '/');
+	size_t len = strlen(pyc);
+	if (tr->opts->with_stat || !slash || len < 4 || strcmp(pyc + len - 4, ".pyc") != 0 ||
+	    slash - pyc < 12 || strncmp(slash - 12, "/__pycache__", 12) != 0)
+		return;
+	const char *name = slash + 1, *dot = strchr(name, '.');
+	char src[PATH_MAX];
+	int n = snprintf(src, sizeof(src), "%.*s/%.*s.py", (int)(slash - 12 - pyc), pyc,
+			 (int)(dot - name), name);
+	if (n > 0 && (size_t)n < sizeof(src))
+		record_probed(tr, p, src, "stat", false, false);
+}
+
 /* Without an exit stop, the outcome is what the path is at the time of the
  * call: the tracer looks itself while the tracee is still stopped.  One
  * O_PATH open gives both the error and, through /proc/self/fd, the kernel's
@@ -192,6 +214,8 @@ static void record_probed(struct tracer *tr, struct tproc *p, const char *path, 
 		err = ENOTDIR;
 	cleanup_free char *target = err || nofollow ? NULL : proc_fd_path(getpid(), fd);
 	record(tr, p, path, mode, err, target);
+	if (err == 0 && strcmp(mode, "read") == 0)
+		record_pyc_source(tr, p, path);
 }
 
 /* Executable file mappings, read from /proc/PID/maps when an image ends
@@ -429,6 +453,8 @@ static void on_syscall_exit(struct tracer *tr, struct tthread *t)
 	case SK_OPEN: {
 		cleanup_free char *target = err ? NULL : proc_fd_path(t->tid, (int)si.exit.rval);
 		record(tr, p, t->path, t->mode, err, target);
+		if (err == 0 && strcmp(t->mode, "read") == 0)
+			record_pyc_source(tr, p, t->path);
 		if (t->creating)
 			record(tr, p, t->path, "create", err, target);
 		break;
