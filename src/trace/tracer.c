@@ -532,12 +532,13 @@ static void on_exec_event(struct tracer *tr, struct tthread *t)
 	thread_clear_pending(t);
 	tr->stats->execs++;
 
+	/* The root's first exec fills in the root row (before it, the process
+	 * was sgxpy's own child); any other exec starts a new row whose parent
+	 * is the image it replaces (same pid), as docs/formats.md says. */
 	struct tproc *old = t->proc;
 	struct tproc *p = old;
-	if (!old || old->records || old->exe) /* a fork that did nothing yet becomes the image */
+	if (!old || old->exe || strcmp(old->kind, "root") != 0)
 		p = proc_new(tr, "exec", old ? old->id : 0, t->tid);
-	else if (strcmp(old->kind, "fork") == 0)
-		old->kind = "exec";
 	if (old && p != old)
 		old->threads = 0;
 	t->proc = p;
