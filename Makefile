@@ -5,12 +5,15 @@
 
 CC       ?= cc
 PKGS     := libseccomp jansson sqlite3 libcrypto
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
-            -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread
 VERSION  := 0.1.0
-CFLAGS   += -DSGXPY_VERSION='"$(VERSION)"'
+# CFLAGS/LDFLAGS are the user's (and `make asan`'s); the project's own flags
+# live in SG_CFLAGS so that setting CFLAGS on the command line keeps them.
+CFLAGS   ?= -O2 -g
+SG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+            -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
+            -DSGXPY_VERSION='"$(VERSION)"'
+ALL_CFLAGS = $(SG_CFLAGS) $(CFLAGS)
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread
 
 B        ?= build
 LIB_SRC  := $(wildcard src/common/*.c src/trace/*.c src/manifest/*.c src/run/*.c)
@@ -32,7 +35,7 @@ PY       := /usr/bin/python3
 all: $(B)/sgxpy progs
 
 $(B)/sgxpy: $(CLI_OBJ) $(B)/libsgxpy.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/libsgxpy.a: $(LIB_OBJ)
 	@rm -f $@
@@ -40,11 +43,11 @@ $(B)/libsgxpy.a: $(LIB_OBJ)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(B)/libsgxpy.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 progs: $(PROG_BIN)
 $(B)/progs/%: tests/progs/%.c
