@@ -1,0 +1,1023 @@
+/* supervisor.c - the enforcement loop.
+ *
+ * One thread (it is also the ptrace tracer) polls two fds: the seccomp
+ * listener and a signalfd (SIGCHLD for ptrace stops, termination signals to
+ * forward).  Hash work runs on the verifier's threads, ahead of use.
+ *
+ * Per notification: RECV, read the path from the process's memory, ID_VALID
+ * (the tid may have died and been reused), resolve it against the right
+ * directory, ask policy_decide(), then one of:
+ *   - trusted: open it here (openat2 RESOLVE_NO_MAGICLINKS), hash that fd (or
+ *     take the cache verdict for its inode key), inject it with ADDFD +
+ *     ADDFD_FLAG_SEND (atomic inject-and-reply, O_CLOEXEC as asked);
+ *   - allowed, not trusted: CONTINUE.  The kernel re-reads the path, which a
+ *     thread of the process could have rewritten; Landlock enforces the same
+ *     allowance (the union), and no trusted file but programs is open to it;
+ *   - denied: the errno a real denial gives, and one line on stderr.
+ * Exec: the program, its PT_INTERP and a #! script are verified and the child
+ * image chosen before CONTINUE; at the PTRACE_EVENT_EXEC stop (before the new
+ * image runs) /proc/PID/exe and every file mapping must be the inodes that were
+ * verified, else SIGKILL.  mmap/mprotect(PROT_EXEC): only of verified inodes. */
+#include "run/run.h"
+
+#include "common/image.h"
+#include "common/path.h"
+#include "common/strmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+
+enum pstate {
+	P_RUNNING,
+	P_NEW_STOPPED, /* auto-attached, stopped, its parent's fork event not seen yet */
+	P_NEW_PENDING, /* fork event seen, initial stop not yet */
+	P_DEAD,
+};
+
+struct proc {
+	pid_t tid;
+	enum pstate state;
+	bool launcher; /* the root before its first exec */
+	const struct bundle_image *img;
+	/* the exec decided at the notification, checked at the exec stop */
+	bool exec_pending;
+	const struct bundle_image *exec_img;
+	struct file_key exec_keys[3];
+	int n_exec_keys;
+};
+
+struct sup {
+	const struct run_opts *o;
+	struct bundle *b;
+	struct verifier *v;
+	struct run_log *log;
+	int listener;
+	int sigfd;
+	pid_t root;
+	bool root_done;
+	int root_status;
+	struct strmap procs; /* "tid" -> struct proc */
+	struct seccomp_notif_sizes sizes;
+	unsigned long n_notif;
+};
+
+/* ---- process table ----------------------------------------------------- */
+
+static struct proc *proc_get(struct sup *s, pid_t tid)
+{
+	char k[16];
+	snprintf(k, sizeof(k), "%d", (int)tid);
+	void **slot = strmap_get(&s->procs, k);
+	return slot ? *slot : NULL;
+}
+
+static struct proc *proc_put(struct sup *s, pid_t tid)
+{
+	char k[16];
+	snprintf(k, sizeof(k), "%d", (int)tid);
+	int added;
+	void **slot = strmap_put(&s->procs, k, &added);
+	if (added)
+		*slot = xcalloc(1, sizeof(struct proc));
+	struct proc *p = *slot;
+	memset(p, 0, sizeof(*p));
+	p->tid = tid;
+	return p;
+}
+
+static const char *img_id(const struct proc *p)
+{
+	return p && p->img ? p->img->id : NULL;
+}
+
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tid;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return tid;
+	buf[n] = '\0';
+	char *t = strstr(buf, "\nTgid:");
+	return t ? (pid_t)atoi(t + 6) : tid;
+}
+
+/* ---- reading the process ----------------------------------------------- */
+
+/* A NUL-terminated string at addr in tid's memory, read page by page so that a
+ * string ending just before an unmapped page is still read. */
+static int read_str(pid_t tid, uint64_t addr, char *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len - 1) {
+		uint64_t a = addr + got;
+		size_t chunk = 4096 - (a & 4095);
+		if (chunk > len - 1 - got)
+			chunk = len - 1 - got;
+		struct iovec local = {buf + got, chunk};
+		struct iovec remote = {(void *)(uintptr_t)a, chunk};
+		ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+		if (n <= 0)
+			return -1;
+		void *nul = memchr(buf + got, '\0', (size_t)n);
+		if (nul)
+			return 0;
+		got += (size_t)n;
+	}
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+static int read_mem(pid_t tid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len};
+	struct iovec remote = {(void *)(uintptr_t)addr, len};
+	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+static char *read_link(const char *path)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if (buf[0] != '/' || strstr(buf, " (deleted)"))
+		return NULL;
+	return xstrdup(buf);
+}
+
+/* The absolute, lexically normal form of (dirfd, path) as tid sees it. */
+static char *abs_path(pid_t tid, int dirfd, const char *path)
+{
+	if (path[0] == '/')
+		return path_resolve("/", path);
+	char link[64];
+	if (dirfd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)tid);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, dirfd);
+	cleanup_free char *base = read_link(link);
+	return base ? path_resolve(base, path) : NULL;
+}
+
+static bool id_valid(struct sup *s, uint64_t id)
+{
+	return ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static void reply(struct sup *s, uint64_t id, int err, bool cont)
+{
+	struct seccomp_notif_resp resp = {.id = id};
+	if (cont)
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	else
+		resp.error = -err;
+	/* ENOENT: the target was interrupted or died; nothing to undo. */
+	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static void deny(struct sup *s, const struct seccomp_notif *req, struct proc *p,
+		 const char *op, const char *path, enum run_reason why, int err)
+{
+	bool audit = s->o->audit && why != R_WRITE_TRUSTED;
+	run_log_violation(s->log, req->pid, img_id(p), op, path, why, audit);
+	reply(s, req->id, err, audit);
+}
+
+/* ---- open -------------------------------------------------------------- */
+
+static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc *p)
+{
+	const struct seccomp_data *d = &req->data;
+	int dirfd = AT_FDCWD;
+	uint64_t path_addr, flags, mode = 0;
+	const char *name = "open";
+	switch (d->nr) {
+	case __NR_open:
+		path_addr = d->args[0];
+		flags = d->args[1];
+		break;
+	case __NR_creat:
+		path_addr = d->args[0];
+		flags = O_CREAT | O_WRONLY | O_TRUNC;
+		break;
+	case __NR_openat:
+		dirfd = (int)d->args[0];
+		path_addr = d->args[1];
+		flags = d->args[2];
+		break;
+	default: { /* openat2 */
+		struct open_how how;
+		dirfd = (int)d->args[0];
+		path_addr = d->args[1];
+		if (d->args[3] < sizeof(how) || read_mem(req->pid, d->args[2], &how, sizeof(how)) < 0) {
+			reply(s, req->id, EFAULT, false);
+			return;
+		}
+		flags = how.flags;
+		mode = how.mode;
+		break;
+	}
+	}
+	(void)mode;
+	flags &= 0xffffffffULL; /* an int in the kernel: ignore high bits */
+	char raw[PATH_MAX];
+	if (read_str(req->pid, path_addr, raw, sizeof(raw)) < 0) {
+		reply(s, req->id, errno == ENAMETOOLONG ? ENAMETOOLONG : EFAULT, false);
+		return;
+	}
+	if (!id_valid(s, req->id))
+		return;
+	if (raw[0] == '\0' || (flags & O_PATH)) {
+		/* empty path: the kernel fails it; O_PATH: no content, like stat */
+		reply(s, req->id, 0, true);
+		return;
+	}
+	cleanup_free char *path = abs_path(req->pid, dirfd, raw);
+	if (!path) {
+		deny(s, req, p, name, raw, R_NOT_IN_MANIFEST, EACCES);
+		return;
+	}
+	bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) ||
+		     (flags & O_TMPFILE) == O_TMPFILE; /* O_TMPFILE includes O_DIRECTORY */
+	if (!p->img) {
+		/* no image: the launcher never opens; an audit run after an
+		 * unlisted exec keeps going unchecked */
+		deny(s, req, p, name, path, R_NOT_IN_MANIFEST, EACCES);
+		return;
+	}
+	struct decision dec;
+	policy_decide(p->img, write ? OP_OPEN_WRITE : OP_OPEN_READ, path, tgid_of(req->pid), &dec);
+	if (dec.verdict == V_DENY) {
+		/* A probe for a file that does not exist (pyvenv.cfg, ._pth, a
+		 * module on a later sys.path entry) gets what it would get
+		 * natively; a file planted there later is refused loudly. */
+		struct stat st;
+		if (dec.reason == R_NOT_IN_MANIFEST && !write && stat(path, &st) < 0 && errno == ENOENT) {
+			reply(s, req->id, ENOENT, false);
+			return;
+		}
+		deny(s, req, p, name, path, dec.reason, EACCES);
+		return;
+	}
+	if (dec.verdict == V_ALLOWED) {
+		reply(s, req->id, 0, true);
+		return;
+	}
+	bool mismatch;
+	int oerr;
+	int fd = verifier_open(s->v, path, (int)flags, dec.file, s->o->audit, &mismatch, &oerr, NULL);
+	if (fd < 0) {
+		if (mismatch)
+			deny(s, req, p, name, path, R_HASH_MISMATCH, EPERM);
+		else
+			reply(s, req->id, oerr ? oerr : EACCES, false);
+		return;
+	}
+	if (mismatch) /* audit: logged, handed over anyway */
+		run_log_violation(s->log, req->pid, img_id(p), name, path, R_HASH_MISMATCH, true);
+	struct seccomp_notif_addfd add = {
+		.id = req->id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
+		.srcfd = (uint32_t)fd,
+		.newfd = 0,
+		.newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0,
+	};
+	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+	close(fd);
+}
+
+/* ---- exec -------------------------------------------------------------- */
+
+#define MAX_ARGS 4096
+
+static void free_strv(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* argv (or envp) of the notified execve, NULL-terminated. */
+static char **read_strv(pid_t tid, uint64_t addr)
+{
+	size_t n = 0, cap = 16;
+	char **v = xcalloc(cap, sizeof(char *));
+	for (; addr && n < MAX_ARGS; n++) {
+		uint64_t ptr;
+		if (read_mem(tid, addr + n * 8, &ptr, 8) < 0) {
+			free_strv(v);
+			return NULL;
+		}
+		if (!ptr)
+			break;
+		char buf[PATH_MAX * 2];
+		if (read_str(tid, ptr, buf, sizeof(buf)) < 0) {
+			free_strv(v);
+			return NULL;
+		}
+		grow_array(&v, &cap, n + 1, sizeof(char *));
+		v[n] = xstrdup(buf);
+		v[n + 1] = NULL;
+	}
+	return v;
+}
+
+/* Verify file `path` (trusted in img) as one the kernel will load at exec. */
+static int check_exec_file(struct sup *s, struct proc *p, const struct seccomp_notif *req,
+			   const struct bundle_image *img, const char *path,
+			   const unsigned char *sha, struct file_key *key)
+{
+	const struct bundle_file *f = image_trusted(img, path);
+	if (!sha && !f) {
+		deny(s, req, p, "exec", path, R_NOT_IN_MANIFEST, EACCES);
+		return -1;
+	}
+	int oerr;
+	if (verifier_check_path(s->v, path, sha ? sha : f->sha256, f ? f->size : UINT64_MAX, key,
+				&oerr) < 0) {
+		if (oerr)
+			reply(s, req->id, oerr, false);
+		else
+			deny(s, req, p, "exec", path, R_HASH_MISMATCH, EACCES);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc *p)
+{
+	const struct seccomp_data *d = &req->data;
+	int dirfd = AT_FDCWD;
+	uint64_t a_path = d->args[0], a_argv = d->args[1], a_envp = d->args[2];
+	if (d->nr == __NR_execveat) {
+		dirfd = (int)d->args[0];
+		a_path = d->args[1];
+		a_argv = d->args[2];
+		a_envp = d->args[3];
+	}
+	char raw[PATH_MAX];
+	if (read_str(req->pid, a_path, raw, sizeof(raw)) < 0) {
+		reply(s, req->id, EFAULT, false);
+		return;
+	}
+	char **argv = read_strv(req->pid, a_argv);
+	char **envp = read_strv(req->pid, a_envp);
+	char *path = NULL, *prog = NULL, *cwd = NULL, **kargv = NULL;
+	if (!argv || !envp) {
+		reply(s, req->id, EFAULT, false);
+		goto out;
+	}
+	if (!id_valid(s, req->id))
+		goto out;
+	path = abs_path(req->pid, dirfd, raw);
+	if (!path || policy_is_magic_link(path) || path_is_under(path, "/proc")) {
+		deny(s, req, p, "exec", path ? path : raw, R_EXEC_NOT_ALLOWED, EACCES);
+		goto out;
+	}
+	for (char **e = envp; *e; e++) {
+		char name[128];
+		size_t n = strcspn(*e, "=");
+		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), *e);
+		if (policy_env_is_loader(name)) {
+			if (!s->o->audit) {
+				deny(s, req, p, "exec", path, R_LOADER_ENV, EACCES);
+				goto out;
+			}
+			run_log_violation(s->log, req->pid, img_id(p), "exec", path, R_LOADER_ENV, true);
+		}
+	}
+	prog = realpath(path, NULL);
+	if (!prog) {
+		reply(s, req->id, errno, false);
+		goto out;
+	}
+	/* #! script: the program the kernel runs is the interpreter. */
+	char head[256] = {0};
+	int fd = open(prog, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		reply(s, req->id, errno, false);
+		goto out;
+	}
+	ssize_t hn = pread(fd, head, sizeof(head) - 1, 0);
+	char *script = NULL;
+	if (hn > 2 && head[0] == '#' && head[1] == '!') {
+		head[hn] = '\0';
+		char *line = head + 2;
+		line[strcspn(line, "\n")] = '\0';
+		while (*line == ' ' || *line == '\t')
+			line++;
+		char *arg = line + strcspn(line, " \t");
+		if (*arg) {
+			*arg++ = '\0';
+			while (*arg == ' ' || *arg == '\t')
+				arg++;
+		}
+		char *interp = realpath(line, NULL);
+		if (!interp) {
+			close(fd);
+			reply(s, req->id, ENOENT, false);
+			goto out;
+		}
+		size_t n = 0;
+		while (argv[n])
+			n++;
+		kargv = xcalloc(n + 4, sizeof(char *));
+		size_t k = 0;
+		kargv[k++] = xstrdup(line);
+		if (*arg)
+			kargv[k++] = xstrdup(arg);
+		kargv[k++] = xstrdup(path);
+		for (size_t i = 1; i < n; i++)
+			kargv[k++] = xstrdup(argv[i]);
+		script = prog;
+		prog = interp;
+		close(fd);
+		fd = open(prog, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			free(script);
+			reply(s, req->id, errno, false);
+			goto out;
+		}
+	}
+	char interp_path[PATH_MAX];
+	int has_interp = elf_interp(fd, interp_path, sizeof(interp_path)) == 0;
+	close(fd);
+
+	/* Which image does this become? */
+	const struct bundle_image *child;
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)req->pid);
+	cwd = read_link(link);
+	if (p->launcher) {
+		child = bundle_image_by_id(s->b, s->b->root);
+	} else {
+		child = p->img && cwd ? image_child_for_exec(s->b, p->img, prog,
+							     kargv ? kargv : argv, cwd)
+				      : NULL;
+	}
+	if (!child) {
+		deny(s, req, p, "exec", script ? path : prog, R_EXEC_NOT_ALLOWED, EACCES);
+		free(script);
+		goto out;
+	}
+	struct proc pend = *p;
+	pend.n_exec_keys = 0;
+	if (check_exec_file(s, p, req, child, prog, child->program_sha256,
+			    &pend.exec_keys[pend.n_exec_keys++]) < 0) {
+		free(script);
+		goto out;
+	}
+	if (has_interp) {
+		cleanup_free char *ireal = realpath(interp_path, NULL);
+		const char *ip = image_trusted(child, interp_path) ? interp_path : ireal;
+		if (!ip || check_exec_file(s, p, req, child, ip, NULL,
+					   &pend.exec_keys[pend.n_exec_keys++]) < 0) {
+			if (!ip)
+				deny(s, req, p, "exec", interp_path, R_NOT_IN_MANIFEST, EACCES);
+			free(script);
+			goto out;
+		}
+	}
+	if (script) {
+		const char *sp = image_trusted(child, path) ? path : script;
+		struct file_key sk;
+		int rc = check_exec_file(s, p, req, child, sp, NULL, &sk);
+		free(script);
+		if (rc < 0)
+			goto out;
+	}
+	p->exec_pending = true;
+	p->exec_img = child;
+	memcpy(p->exec_keys, pend.exec_keys, sizeof(p->exec_keys));
+	p->n_exec_keys = pend.n_exec_keys;
+	verifier_prefetch(s->v, child);
+	reply(s, req->id, 0, true);
+out:
+	free_strv(argv);
+	free_strv(envp);
+	free_strv(kargv);
+	free(path);
+	free(prog);
+	free(cwd);
+}
+
+/* At the exec stop: is what the kernel mapped what was verified? */
+static bool exec_loaded_verified(const struct proc *p, pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	char line[PATH_MAX + 128];
+	bool ok = true, saw = false;
+	while (ok && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		int off = 0;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2 || !off)
+			continue;
+		if (line[off] != '/')
+			continue; /* [stack], [vdso], anonymous */
+		char mf[96];
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", (int)pid, lo, hi);
+		struct stat st;
+		if (stat(mf, &st) < 0) {
+			ok = false;
+			break;
+		}
+		struct file_key k;
+		file_key_of(&st, &k);
+		bool match = false;
+		for (int i = 0; i < p->n_exec_keys; i++)
+			match |= file_key_equal(&k, &p->exec_keys[i]);
+		ok = match;
+		saw = true;
+	}
+	fclose(f);
+	return ok && saw;
+}
+
+/* ---- mmap/mprotect PROT_EXEC ------------------------------------------- */
+
+static bool stat_key(const char *path, struct file_key *k)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return false;
+	file_key_of(&st, k);
+	return true;
+}
+
+static void on_map(struct sup *s, const struct seccomp_notif *req, struct proc *p)
+{
+	const struct seccomp_data *d = &req->data;
+	char link[96];
+	struct file_key k;
+	if (d->nr == __NR_mmap) {
+		uint64_t prot = d->args[2], flags = d->args[3];
+		int fd = (int)d->args[4];
+		if (flags & MAP_ANONYMOUS) {
+			if (prot & PROT_WRITE)
+				deny(s, req, p, "mmap", "anonymous write+exec memory", R_BLOCKED_SYSCALL, EACCES);
+			else
+				reply(s, req->id, 0, true);
+			return;
+		}
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)req->pid, fd);
+		if (stat_key(link, &k) && verifier_key_trusted(s->v, &k)) {
+			reply(s, req->id, 0, true);
+			return;
+		}
+		cleanup_free char *target = read_link(link);
+		deny(s, req, p, "mmap", target ? target : link, R_NOT_IN_MANIFEST, EACCES);
+		return;
+	}
+	/* mprotect/pkey_mprotect: find the mapping holding addr */
+	uint64_t addr = d->args[0];
+	char maps[64];
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)req->pid);
+	FILE *f = fopen(maps, "re");
+	bool ok = false;
+	char found[PATH_MAX] = "anonymous memory";
+	if (f) {
+		char line[PATH_MAX + 128];
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long lo, hi;
+			int off = 0;
+			if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2)
+				continue;
+			if (addr < lo || addr >= hi)
+				continue;
+			if (off && line[off] == '/') {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(found, sizeof(found), "%s", line + off);
+				snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx",
+					 (int)req->pid, lo, hi);
+				ok = stat_key(link, &k) && verifier_key_trusted(s->v, &k);
+			}
+			break;
+		}
+		fclose(f);
+	}
+	if (ok)
+		reply(s, req->id, 0, true);
+	else
+		deny(s, req, p, "mprotect", found, R_NOT_IN_MANIFEST, EACCES);
+}
+
+/* ---- the notification side --------------------------------------------- */
+
+static void on_notification(struct sup *s)
+{
+	char buf[s->sizes.seccomp_notif + 64];
+	struct seccomp_notif *req = (struct seccomp_notif *)buf;
+	memset(buf, 0, sizeof(buf));
+	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
+		return; /* EINTR, or ENOENT: the target is gone */
+	s->n_notif++;
+	struct proc *p = proc_get(s, (pid_t)req->pid);
+	if (!p || p->state == P_DEAD) {
+		/* a thread we have not seen: it belongs to a known process */
+		struct proc *leader = proc_get(s, tgid_of((pid_t)req->pid));
+		if (!leader) {
+			run_log_violation(s->log, req->pid, NULL, "syscall", "unknown process",
+					  R_BLOCKED_SYSCALL, false);
+			reply(s, req->id, EPERM, false);
+			return;
+		}
+		const struct bundle_image *img = leader->img;
+		p = proc_put(s, (pid_t)req->pid);
+		p->img = img;
+	}
+	if (req->data.arch != AUDIT_ARCH_X86_64) {
+		reply(s, req->id, ENOSYS, false);
+		return;
+	}
+	switch (req->data.nr) {
+	case __NR_open:
+	case __NR_openat:
+	case __NR_openat2:
+	case __NR_creat:
+		on_open(s, req, p);
+		break;
+	case __NR_execve:
+	case __NR_execveat:
+		on_exec(s, req, p);
+		break;
+	case __NR_mmap:
+	case __NR_mprotect:
+	case __NR_pkey_mprotect:
+		on_map(s, req, p);
+		break;
+	default:
+		deny(s, req, p, "syscall", "unexpected notification", R_BLOCKED_SYSCALL, EPERM);
+	}
+}
+
+/* ---- the ptrace side ---------------------------------------------------- */
+
+static void cont(pid_t pid, int sig)
+{
+	ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig);
+}
+
+static void on_new_task(struct sup *s, struct proc *parent, pid_t child)
+{
+	struct proc *c = proc_get(s, child);
+	bool was_stopped = c && c->state == P_NEW_STOPPED;
+	c = proc_put(s, child);
+	c->img = parent->img;
+	c->launcher = parent->launcher;
+	if (was_stopped) {
+		c->state = P_RUNNING;
+		cont(child, 0);
+	} else {
+		c->state = P_NEW_PENDING;
+	}
+}
+
+static void on_exec_stop(struct sup *s, pid_t pid)
+{
+	unsigned long former = 0;
+	ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
+	struct proc *p = proc_get(s, (pid_t)former);
+	if (p && !p->exec_pending && s->o->audit) {
+		/* audit: the exec was logged and let through; keep the image */
+		if ((pid_t)former != pid) {
+			struct proc saved = *p;
+			p->state = P_DEAD;
+			p = proc_put(s, pid);
+			*p = saved;
+			p->tid = pid;
+		}
+		cont(pid, 0);
+		return;
+	}
+	if (!p || !p->exec_pending) {
+		run_log_violation(s->log, pid, NULL, "exec", "(unchecked exec)", R_EXEC_NOT_ALLOWED, false);
+		kill(pid, SIGKILL);
+		cont(pid, 0);
+		return;
+	}
+	struct proc saved = *p;
+	if ((pid_t)former != pid) {
+		p->state = P_DEAD;
+		p = proc_put(s, pid);
+		*p = saved;
+		p->tid = pid;
+	}
+	p->exec_pending = false;
+	if (!s->o->audit && !exec_loaded_verified(p, pid)) {
+		char exe[64];
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+		cleanup_free char *target = read_link(exe);
+		run_log_violation(s->log, pid, saved.exec_img->id, "exec",
+				  target ? target : "(program)", R_HASH_MISMATCH, false);
+		kill(pid, SIGKILL);
+		cont(pid, 0);
+		return;
+	}
+	p->img = saved.exec_img;
+	p->launcher = false;
+	p->state = P_RUNNING;
+	run_log_event(s->log, "exec", pid, p->img->id, p->img->program);
+	cont(pid, 0);
+}
+
+static void on_wait_status(struct sup *s, pid_t pid, int st)
+{
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		struct proc *p = proc_get(s, pid);
+		if (p)
+			p->state = P_DEAD;
+		if (pid == s->root) {
+			s->root_done = true;
+			s->root_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		return;
+	}
+	if (!WIFSTOPPED(st))
+		return;
+	int event = st >> 16, sig = WSTOPSIG(st);
+	struct proc *p = proc_get(s, pid);
+	switch (event) {
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+	case PTRACE_EVENT_CLONE: {
+		unsigned long child = 0;
+		ptrace(PTRACE_GETEVENTMSG, pid, 0, &child);
+		if (p && child)
+			on_new_task(s, p, (pid_t)child);
+		cont(pid, 0);
+		return;
+	}
+	case PTRACE_EVENT_EXEC:
+		on_exec_stop(s, pid);
+		return;
+	case PTRACE_EVENT_STOP:
+		if (!p || p->state == P_DEAD) {
+			p = proc_put(s, pid); /* fork event still to come */
+			p->state = P_NEW_STOPPED;
+			return;
+		}
+		if (p->state == P_NEW_PENDING) {
+			p->state = P_RUNNING;
+			cont(pid, 0);
+			return;
+		}
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+			ptrace(PTRACE_LISTEN, pid, 0, 0); /* group-stop: stay stopped */
+		else
+			cont(pid, 0);
+		return;
+	default:
+		/* signal-delivery-stop: deliver it */
+		cont(pid, sig);
+	}
+}
+
+static void on_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		/* SIGINT/SIGQUIT from a terminal reach the whole foreground
+		 * group, the app included: forwarding would double them.
+		 * Others (kill(1) of sgxpy) go to the root process. */
+		if (si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT && !s->root_done)
+			kill(s->root, (int)si.ssi_signo);
+	}
+	int st;
+	pid_t pid;
+	while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+		on_wait_status(s, pid, st);
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static int supervise(struct sup *s)
+{
+	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		  (uint64_t)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0 && s->o->verbose)
+		warn_msg("synchronous wake-up unavailable: %s", strerror(errno));
+	struct pollfd pfd[2] = {{.fd = s->listener, .events = POLLIN},
+				{.fd = s->sigfd, .events = POLLIN}};
+	bool listener_open = true;
+	while (!s->root_done) {
+		int n = poll(pfd, listener_open ? 2 : 2, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (listener_open && (pfd[0].revents & POLLIN))
+			on_notification(s);
+		else if (listener_open && (pfd[0].revents & (POLLHUP | POLLERR))) {
+			listener_open = false;
+			pfd[0].fd = -1; /* no filtered task left; wait for the exits */
+		}
+		if (pfd[1].revents & POLLIN)
+			on_signals(s);
+	}
+	return s->root_status;
+}
+
+/* The one lookup for the CMD: its absolute path by PATH search. */
+static char *find_program(const char *name)
+{
+	if (strchr(name, '/'))
+		return access(name, F_OK) == 0 ? realpath(name, NULL) : NULL;
+	const char *pathenv = getenv("PATH");
+	if (!pathenv)
+		pathenv = "/usr/local/bin:/usr/bin:/bin";
+	cleanup_free char *copy = xstrdup(pathenv);
+	char *save = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		cleanup_free char *cand = xasprintf("%s/%s", *dir ? dir : ".", name);
+		if (access(cand, X_OK) == 0)
+			return xstrdup(cand);
+	}
+	return NULL;
+}
+
+/* bundle_free() as of 909f4ad walks argv past its NULL terminator
+ * (free_strv with n == SIZE_MAX never stops): free argv here first.  Harmless
+ * once that is fixed. */
+static void bundle_release(struct bundle *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n_images; i++) {
+		char **v = b->images[i].argv;
+		for (size_t j = 0; v && v[j]; j++)
+			free(v[j]);
+		free(v);
+		b->images[i].argv = NULL;
+	}
+	bundle_free(b);
+}
+
+static void free_procs(struct strmap *m)
+{
+	strmap_foreach(m, e) free(e->value);
+	strmap_free(m);
+}
+
+int run_main(const struct run_opts *o)
+{
+	struct sg_err err = {{0}};
+	struct sup s = {.o = o, .listener = -1, .sigfd = -1};
+	struct landlock_plan *plan = NULL;
+	int status = EXIT_WRAP_FAIL;
+
+	if (bundle_load(o->bundle_dir, &s.b, &err) < 0)
+		die(EXIT_WRAP_FAIL, "%s", err.msg);
+	if (o->key_path)
+		die(EXIT_WRAP_FAIL, "--key: signature checking is not available in this build");
+	for (char **e = environ; *e; e++) {
+		char name[128];
+		size_t n = strcspn(*e, "=");
+		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), *e);
+		if (policy_env_is_loader(name)) {
+			bundle_release(s.b);
+			die(EXIT_WRAP_FAIL, "%s is set: it changes what is loaded; unset it "
+			    "(the bundle vouches only for the traced files)", name);
+		}
+	}
+	const struct bundle_image *root = bundle_image_by_id(s.b, s.b->root);
+	char *prog = find_program(o->argv[0]);
+	if (!prog) {
+		bundle_release(s.b);
+		die(EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);
+	}
+	{
+		cleanup_free char *real = realpath(prog, NULL);
+		cleanup_free char *cwd = getcwd(NULL, 0);
+		struct image_key k = {0}, want = {.program = root ? root->program : NULL,
+						  .script = root ? root->script : NULL};
+		if (real && cwd)
+			image_key_from_exec(real, o->argv, cwd, &k);
+		bool same = root && real && cwd && image_key_equal(&k, &want);
+		if (real && cwd)
+			image_key_free(&k);
+		if (!same) {
+			free(prog);
+			bundle_release(s.b);
+			die(EXIT_WRAP_FAIL, "the command is not the bundle's root image (%s%s%s)",
+			    root ? root->program : "?", root && root->script ? " " : "",
+			    root && root->script ? root->script : "");
+		}
+	}
+
+	int abi = landlock_abi();
+	if (!o->no_landlock) {
+		if (abi < LANDLOCK_ABI_MIN) {
+			free(prog);
+			bundle_release(s.b);
+			die(EXIT_SYSTEM, "Landlock ABI %d is missing or too old (need %d); "
+			    "pass --no-landlock to run without the kernel's second wall", abi,
+			    LANDLOCK_ABI_MIN);
+		}
+		if (landlock_plan_build(s.b, abi, &plan, &err) < 0) {
+			free(prog);
+			bundle_release(s.b);
+			die(EXIT_SYSTEM, "%s", err.msg);
+		}
+	}
+	if (run_log_open(o->log_path, &s.log, &err) < 0) {
+		free(prog);
+		landlock_plan_free(plan);
+		bundle_release(s.b);
+		die(EXIT_WRAP_FAIL, "%s", err.msg);
+	}
+	run_log_event(s.log, "start", getpid(), s.b->root, landlock_plan_describe(plan));
+	if (o->verbose)
+		warn_msg("%s", landlock_plan_describe(plan));
+
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	int fwd[] = {SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+		sigaddset(&mask, fwd[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	s.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s.sizes);
+	if (s.sigfd < 0)
+		goto fail_errno;
+
+	s.listener = launch_child(prog, o->argv, plan, &old, &s.root, &err);
+	if (s.listener < 0)
+		goto fail;
+	struct proc *rp = proc_put(&s, s.root);
+	rp->launcher = true;
+	rp->state = P_RUNNING;
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (verifier_new(ncpu > 1 ? (int)ncpu : 1, o->seal, &s.v, &err) < 0) {
+		kill(s.root, SIGKILL);
+		goto fail;
+	}
+	if (root)
+		verifier_prefetch(s.v, root);
+	status = supervise(&s);
+	unsigned long hashed, hits;
+	unsigned long long bytes;
+	verifier_stats(s.v, &hashed, &hits, &bytes);
+	char *end = xasprintf("status %d; %lu notifications; %lu files hashed (%llu bytes), %lu cache hits",
+			      status, s.n_notif, hashed, bytes, hits);
+	run_log_event(s.log, "end", 0, NULL, end);
+	if (o->verbose)
+		warn_msg("%s", end);
+	free(end);
+	goto out;
+fail_errno:
+	sg_fail_errno(&err, "signalfd");
+fail:
+	warn_msg("%s", err.msg);
+	status = EXIT_WRAP_FAIL;
+out:
+	verifier_free(s.v);
+	if (s.listener >= 0)
+		close(s.listener);
+	if (s.sigfd >= 0)
+		close(s.sigfd);
+	free_procs(&s.procs);
+	run_log_close(s.log);
+	landlock_plan_free(plan);
+	bundle_release(s.b);
+	free(prog);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}

@@ -1,0 +1,506 @@
+/* verify.c - content checks: SHA-256 of what the supervisor opened, a per-run
+ * verdict cache, hashing ahead of use on worker threads, sealed memfd copies.
+ *
+ * The cache maps a path to (dev, ino, size, mtime_ns, ctime_ns) and the SHA-256
+ * of the bytes read through an fd with that key.  A later open of the same path
+ * reuses the hash only if the freshly opened fd has the same key.  What it
+ * trusts: that a file's bytes do not change without its ctime changing.  Every
+ * write(2), truncate, or writable-mmap flush updates mtime and ctime, and user
+ * space cannot set ctime; on Linux >= 6.13 ext4/xfs/btrfs/tmpfs use multigrain
+ * timestamps, so a change right after a stat gets a distinct ctime.  A key is
+ * stored only if fstat gives the same key before and after hashing.  It does not
+ * cover an in-place write racing with the process's own reads of an fd already
+ * handed over (use --seal), nor a file system that lies about ctime (FUSE, NFS).
+ *
+ * Sealed mode: the file is copied into a memfd, sealed (no write, grow, shrink,
+ * further seals), and the memfd's bytes are hashed; each open gets its own open
+ * file description of that memfd (reopened through /proc/self/fd). */
+#include "run/run.h"
+
+#include "common/hash.h"
+#include "common/strmap.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
+
+enum { E_NONE, E_PENDING, E_DONE };
+
+struct centry {
+	int state;
+	struct file_key key;
+	unsigned char sha[32];
+	int memfd; /* seal mode: sealed copy, -1 if none */
+};
+
+struct job {
+	char *path;
+	struct job *next;
+};
+
+struct verifier {
+	bool seal;
+	pthread_mutex_t mu;
+	pthread_cond_t done;   /* an entry left E_PENDING */
+	pthread_cond_t work;   /* a job was queued or stop */
+	struct strmap cache;   /* path -> struct centry */
+	struct strmap trusted; /* "dev:ino" -> struct file_key: verified inodes */
+	struct job *head, *tail;
+	bool stop;
+	int n_threads;
+	pthread_t *threads;
+	unsigned long hashed, hits;
+	unsigned long long bytes;
+};
+
+void file_key_of(const struct stat *st, struct file_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->dev = st->st_dev;
+	k->ino = st->st_ino;
+	k->size = st->st_size;
+	k->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	k->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+bool file_key_equal(const struct file_key *a, const struct file_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+/* SHA-256 of the whole file open at fd; leaves the offset at 0, as the process
+ * expects of a file it just opened. */
+int sha256_of_fd(int fd, unsigned char out[32], uint64_t *size)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	int rc = sha256_fd(fd, out, size);
+	int e = errno;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	errno = e;
+	return rc;
+}
+
+int elf_interp(int fd, char *buf, size_t len)
+{
+	Elf64_Ehdr eh;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
+		return 1;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		return 1;
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum > 512)
+		return -1;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph))
+			return -1;
+		if (ph.p_type != PT_INTERP)
+			continue;
+		if (ph.p_filesz == 0 || ph.p_filesz >= len)
+			return -1;
+		if (pread(fd, buf, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz)
+			return -1;
+		buf[ph.p_filesz] = '\0';
+		if (strlen(buf) != ph.p_filesz - 1 || buf[0] != '/')
+			return -1;
+		return 0;
+	}
+	return 1;
+}
+
+static int open_nomagic(const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+	do
+		fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+static struct centry *entry(struct verifier *v, const char *path)
+{
+	int added;
+	void **slot = strmap_put(&v->cache, path, &added);
+	if (added) {
+		struct centry *e = xcalloc(1, sizeof(*e));
+		e->memfd = -1;
+		*slot = e;
+	}
+	return *slot;
+}
+
+static void mark_trusted(struct verifier *v, const struct file_key *k)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%lx:%lx", (unsigned long)k->dev, (unsigned long)k->ino);
+	int added;
+	void **slot = strmap_put(&v->trusted, name, &added);
+	if (added)
+		*slot = xmalloc(sizeof(*k));
+	memcpy(*slot, k, sizeof(*k));
+}
+
+bool verifier_key_trusted(struct verifier *v, const struct file_key *k)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%lx:%lx", (unsigned long)k->dev, (unsigned long)k->ino);
+	pthread_mutex_lock(&v->mu);
+	void **slot = strmap_get(&v->trusted, name);
+	bool ok = slot && file_key_equal(*slot, k);
+	pthread_mutex_unlock(&v->mu);
+	return ok;
+}
+
+/* Seal mode: copy fd into a sealed memfd; returns it or -1. */
+static int sealed_copy(const char *path, int fd, off_t size)
+{
+	const char *base = strrchr(path, '/');
+	char name[200];
+	snprintf(name, sizeof(name), "sgxpy:%s", base ? base + 1 : path);
+	int m = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m < 0)
+		return -1;
+	off_t off = 0;
+	while (off < size) {
+		ssize_t n = sendfile(m, fd, &off, (size_t)(size - off));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+	}
+	if (off != size ||
+	    fcntl(m, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		close(m);
+		return -1;
+	}
+	return m;
+}
+
+/* Hash (or copy+seal+hash) the file open at fd whose key is k, store in e.
+ * Called without the lock, e in E_PENDING owned by the caller. */
+static int fill(struct verifier *v, const char *path, int fd, const struct file_key *k,
+		struct centry *e_out)
+{
+	unsigned char sha[32];
+	uint64_t size;
+	int memfd = -1;
+	if (v->seal) {
+		memfd = sealed_copy(path, fd, k->size);
+		if (memfd < 0)
+			return -1;
+		if (sha256_of_fd(memfd, sha, &size) < 0) {
+			close(memfd);
+			return -1;
+		}
+	} else {
+		if (sha256_of_fd(fd, sha, &size) < 0)
+			return -1;
+		struct stat st2;
+		struct file_key k2;
+		if (fstat(fd, &st2) < 0)
+			return -1;
+		file_key_of(&st2, &k2);
+		if (!file_key_equal(k, &k2) || (off_t)size != k->size)
+			return -1; /* changed while hashing: never cache it */
+	}
+	e_out->key = *k;
+	memcpy(e_out->sha, sha, 32);
+	e_out->memfd = memfd;
+	return 0;
+}
+
+static void finish(struct verifier *v, struct centry *e, const struct centry *res, bool ok)
+{
+	pthread_mutex_lock(&v->mu);
+	if (ok) {
+		if (e->memfd >= 0 && e->memfd != res->memfd)
+			close(e->memfd);
+		e->key = res->key;
+		memcpy(e->sha, res->sha, 32);
+		e->memfd = res->memfd;
+		e->state = E_DONE;
+		v->hashed++;
+		v->bytes += (unsigned long long)res->key.size;
+	} else {
+		e->state = E_NONE;
+	}
+	pthread_cond_broadcast(&v->done);
+	pthread_mutex_unlock(&v->mu);
+}
+
+static void *worker(void *arg)
+{
+	struct verifier *v = arg;
+	pthread_mutex_lock(&v->mu);
+	for (;;) {
+		while (!v->stop && !v->head)
+			pthread_cond_wait(&v->work, &v->mu);
+		if (v->stop)
+			break;
+		struct job *j = v->head;
+		v->head = j->next;
+		if (!v->head)
+			v->tail = NULL;
+		struct centry *e = entry(v, j->path);
+		if (e->state != E_NONE) {
+			free(j->path);
+			free(j);
+			continue;
+		}
+		e->state = E_PENDING;
+		pthread_mutex_unlock(&v->mu);
+		struct centry res = {.memfd = -1};
+		bool ok = false;
+		int fd = open_nomagic(j->path, O_RDONLY | O_NONBLOCK);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			struct file_key k;
+			file_key_of(&st, &k);
+			ok = fill(v, j->path, fd, &k, &res) == 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		finish(v, e, &res, ok);
+		free(j->path);
+		free(j);
+		pthread_mutex_lock(&v->mu);
+	}
+	pthread_mutex_unlock(&v->mu);
+	return NULL;
+}
+
+int verifier_new(int threads, bool seal, struct verifier **out, struct sg_err *err)
+{
+	struct verifier *v = xcalloc(1, sizeof(*v));
+	v->seal = seal;
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_cond_init(&v->done, NULL);
+	pthread_cond_init(&v->work, NULL);
+	v->threads = xcalloc((size_t)(threads > 0 ? threads : 1), sizeof(pthread_t));
+	for (int i = 0; i < threads; i++) {
+		int rc = pthread_create(&v->threads[i], NULL, worker, v);
+		if (rc != 0) {
+			errno = rc;
+			verifier_free(v);
+			return sg_fail_errno(err, "starting hash threads");
+		}
+		v->n_threads++;
+	}
+	*out = v;
+	return 0;
+}
+
+void verifier_free(struct verifier *v)
+{
+	if (!v)
+		return;
+	pthread_mutex_lock(&v->mu);
+	v->stop = true;
+	pthread_cond_broadcast(&v->work);
+	pthread_mutex_unlock(&v->mu);
+	for (int i = 0; i < v->n_threads; i++)
+		pthread_join(v->threads[i], NULL);
+	free(v->threads);
+	while (v->head) {
+		struct job *j = v->head;
+		v->head = j->next;
+		free(j->path);
+		free(j);
+	}
+	strmap_foreach(&v->cache, e) {
+		struct centry *c = e->value;
+		if (c->memfd >= 0)
+			close(c->memfd);
+		free(c);
+	}
+	strmap_free(&v->cache);
+	strmap_foreach(&v->trusted, e) free(e->value);
+	strmap_free(&v->trusted);
+	pthread_mutex_destroy(&v->mu);
+	pthread_cond_destroy(&v->done);
+	pthread_cond_destroy(&v->work);
+	free(v);
+}
+
+void verifier_prefetch(struct verifier *v, const struct bundle_image *img)
+{
+	if (!v->n_threads)
+		return;
+	pthread_mutex_lock(&v->mu);
+	/* Largest first: the big .so files are the long poles. */
+	for (size_t i = 0; i < img->n_trusted; i++) {
+		const char *p = img->trusted[i].path;
+		void **slot = strmap_get(&v->cache, p);
+		if (slot && ((struct centry *)*slot)->state != E_NONE)
+			continue;
+		struct job *j = xcalloc(1, sizeof(*j));
+		j->path = xstrdup(p);
+		if (v->tail)
+			v->tail->next = j;
+		else
+			v->head = j;
+		v->tail = j;
+	}
+	pthread_cond_broadcast(&v->work);
+	pthread_mutex_unlock(&v->mu);
+}
+
+/* The verdict for path, whose freshly opened fd has key k: fills sha (and
+ * *memfd in seal mode, borrowed).  Waits for a worker on the same path. */
+static int lookup_or_hash(struct verifier *v, const char *path, int fd, const struct file_key *k,
+			  unsigned char sha[32], int *memfd)
+{
+	pthread_mutex_lock(&v->mu);
+	struct centry *e = entry(v, path);
+	while (e->state == E_PENDING)
+		pthread_cond_wait(&v->done, &v->mu);
+	if (e->state == E_DONE && file_key_equal(&e->key, k)) {
+		memcpy(sha, e->sha, 32);
+		*memfd = e->memfd;
+		v->hits++;
+		pthread_mutex_unlock(&v->mu);
+		return 0;
+	}
+	e->state = E_PENDING;
+	pthread_mutex_unlock(&v->mu);
+	struct centry res = {.memfd = -1};
+	bool ok = fill(v, path, fd, k, &res) == 0;
+	finish(v, e, &res, ok);
+	if (!ok) {
+		/* Changing under us: hash once more without caching. */
+		if (v->seal)
+			return -1;
+		uint64_t size;
+		return sha256_of_fd(fd, sha, &size);
+	}
+	memcpy(sha, res.sha, 32);
+	*memfd = res.memfd;
+	return 0;
+}
+
+int verifier_open(struct verifier *v, const char *path, int extra_flags,
+		  const struct bundle_file *want, bool audit, bool *mismatch, int *open_errno,
+		  struct file_key *key_out)
+{
+	*mismatch = false;
+	*open_errno = 0;
+	/* O_NONBLOCK: never block on a FIFO planted at a trusted path. */
+	int fd = open_nomagic(path, O_RDONLY | O_NONBLOCK | (extra_flags & (O_NOFOLLOW | O_DIRECTORY | O_NOCTTY | O_LARGEFILE)));
+	if (fd < 0) {
+		*open_errno = errno;
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != want->size) {
+		if (!audit || !S_ISREG(st.st_mode)) {
+			close(fd);
+			*mismatch = true;
+			return -1;
+		}
+	}
+	struct file_key k;
+	file_key_of(&st, &k);
+	unsigned char sha[32];
+	int memfd = -1;
+	bool good = lookup_or_hash(v, path, fd, &k, sha, &memfd) == 0 &&
+		    memcmp(sha, want->sha256, 32) == 0;
+	if (!good) {
+		*mismatch = true;
+		if (!audit) {
+			close(fd);
+			return -1;
+		}
+	}
+	if (good) {
+		pthread_mutex_lock(&v->mu);
+		mark_trusted(v, &k);
+		pthread_mutex_unlock(&v->mu);
+	}
+	if (key_out)
+		*key_out = k;
+	if (v->seal && memfd >= 0 && good) {
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", memfd);
+		int m = open(self, O_RDONLY | O_CLOEXEC | (extra_flags & O_NONBLOCK));
+		close(fd);
+		if (m < 0) {
+			*open_errno = errno;
+			return -1;
+		}
+		struct stat ms;
+		if (fstat(m, &ms) == 0) {
+			struct file_key mk;
+			file_key_of(&ms, &mk);
+			pthread_mutex_lock(&v->mu);
+			mark_trusted(v, &mk);
+			pthread_mutex_unlock(&v->mu);
+		}
+		return m;
+	}
+	if (!(extra_flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+int verifier_check_path(struct verifier *v, const char *path, const unsigned char want[32],
+			uint64_t size, struct file_key *key_out, int *open_errno)
+{
+	*open_errno = 0;
+	int fd = open_nomagic(path, O_RDONLY | O_NONBLOCK);
+	if (fd < 0) {
+		*open_errno = errno;
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (size != UINT64_MAX && (uint64_t)st.st_size != size)) {
+		close(fd);
+		return -1;
+	}
+	struct file_key k;
+	file_key_of(&st, &k);
+	unsigned char sha[32];
+	int memfd = -1;
+	/* The kernel maps the host file at exec, never a copy: hash the host
+	 * bytes even in seal mode (a copy's hash says nothing about them). */
+	bool seal = v->seal;
+	int rc;
+	if (seal) {
+		uint64_t n;
+		rc = sha256_of_fd(fd, sha, &n);
+	} else {
+		rc = lookup_or_hash(v, path, fd, &k, sha, &memfd);
+	}
+	close(fd);
+	if (rc < 0 || memcmp(sha, want, 32) != 0)
+		return -1;
+	pthread_mutex_lock(&v->mu);
+	mark_trusted(v, &k);
+	pthread_mutex_unlock(&v->mu);
+	*key_out = k;
+	return 0;
+}
+
+void verifier_stats(struct verifier *v, unsigned long *hashed, unsigned long *hits,
+		    unsigned long long *bytes)
+{
+	pthread_mutex_lock(&v->mu);
+	*hashed = v->hashed;
+	*hits = v->hits;
+	*bytes = v->bytes;
+	pthread_mutex_unlock(&v->mu);
+}
