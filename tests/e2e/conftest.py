@@ -203,13 +203,14 @@ class TraceDB:
 
 
 def trace(tmp_path, *cmd, out=None, append=False, env=None, cwd=None, timeout=TIMEOUT,
-          input=None, extra_args=()):
+          input=None, extra_args=(), read=True):
     """Run `sgxpy trace -o OUT [--append] -- CMD...` and read the result.
 
     tmp_path: a directory (the pytest tmp_path); OUT defaults to tmp_path/"t.trace".
     cmd: the command, every element converted with str().
     env: defaults to clean_env(); cwd: defaults to tmp_path.
-    Returns (CompletedProcess, TraceDB) or (CompletedProcess, None) if OUT does not exist.
+    Returns (CompletedProcess, TraceDB) or (CompletedProcess, None) if OUT does not
+    exist or read=False (for tests where OUT is not, or must not become, a trace).
     """
     out = Path(out) if out is not None else Path(tmp_path) / "t.trace"
     args = ["trace", "-o", str(out)]
@@ -219,7 +220,7 @@ def trace(tmp_path, *cmd, out=None, append=False, env=None, cwd=None, timeout=TI
     args += ["--", *map(str, cmd)]
     res = run_sgxpy(*args, timeout=timeout, env=env, cwd=cwd if cwd is not None else tmp_path,
                     input=input)
-    return res, (TraceDB(out) if out.exists() else None)
+    return res, (TraceDB(out) if read and out.exists() else None)
 
 
 def show(trace_path, *args, timeout=TIMEOUT):
@@ -276,7 +277,9 @@ def strace_opened(cmd, *, cwd=None, env=None, timeout=TIMEOUT, log=None):
     proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout, cwd=cwd,
                           env=env if env is not None else clean_env())
     res = StraceResult()
-    res.returncode = proc.returncode
+    # strace dies of the signal that killed the traced command: report it the
+    # way sgxpy and the shell do (128+N).
+    res.returncode = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
     res.stdout = proc.stdout
     pending = {}
     for raw in log.read_text(errors="surrogateescape").splitlines():

@@ -191,7 +191,7 @@ def test_unwritable_output(tmp_path, where):
     if where == "is_dir":
         out.mkdir()
     marker = tmp_path / "cmd-ran"
-    res, _ = trace(tmp_path, prog("exit_code"), "-w", marker, "0", out=out)
+    res, _ = trace(tmp_path, prog("exit_code"), "-w", marker, "0", out=out, read=False)
     assert res.returncode != 0, "an unwritable -o must fail"
     assert not marker.exists(), "CMD must not start when the trace cannot be written"
     assert str(out) in res.stderr, f"message must name the file: {res.stderr!r}"
@@ -239,7 +239,8 @@ def test_append_to_foreign_file_refused(tmp_path):
     con.close()
     before = out.read_bytes()
     marker = tmp_path / "cmd-ran"
-    res, _ = trace(tmp_path, prog("exit_code"), "-w", marker, "0", out=out, append=True)
+    res, _ = trace(tmp_path, prog("exit_code"), "-w", marker, "0", out=out, append=True,
+                   read=False)
     assert res.returncode != 0
     assert str(out) in res.stderr and "trace" in res.stderr, res.stderr
     assert out.read_bytes() == before, "a foreign file must not be touched"
@@ -271,8 +272,8 @@ def _kill_group(p):
 
 
 SLEEPER = ("import os, sys, time\n"
-           "print('ready', os.getpid(), flush=True)\n"
            "try:\n"
+           "    print('ready', os.getpid(), flush=True)\n"
            "    time.sleep(100)\n"
            "except KeyboardInterrupt:\n"
            "    print('caught', flush=True)\n"
