@@ -414,7 +414,7 @@ static void free_strv(char **v, size_t n)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < n || (n == SIZE_MAX && v[i]); i++)
+	for (size_t i = 0; n == SIZE_MAX ? v[i] != NULL : i < n; i++)
 		free(v[i]);
 	free(v);
 }
