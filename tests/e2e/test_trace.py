@@ -294,7 +294,7 @@ def test_ctrl_c_reaches_app(tmp_path):
     db = TraceDB(out)
     assert db.runs[0]["exit_status"] == 42
     assert db.root()["exit_status"] == 42
-    has(db, f"{PYLIB}/__pycache__/os.cpython-311.pyc", "read")
+    has(db, f"{PYLIB}/encodings/__pycache__/__init__.cpython-311.pyc", "read")
 
 
 def test_ctrl_c_default_action(tmp_path):
