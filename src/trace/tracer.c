@@ -57,8 +57,17 @@ struct tthread {
 	bool creating;        /* O_CREAT */
 };
 
+struct probe {
+	struct tproc *proc;
+	char *path;
+	const char *mode;
+	bool nofollow, want_dir;
+};
+
 struct tracer {
 	struct store *st;
+	struct probe *probes; /* checks deferred until the tracee runs again */
+	size_t n_probes, cap_probes;
 	const struct tracer_opts *opts;
 	struct trace_stats *stats;
 	struct intmap threads;
@@ -218,6 +227,27 @@ static void record_probed(struct tracer *tr, struct tproc *p, const char *path, 
 		record_pyc_source(tr, p, path);
 }
 
+/* Probes run after the tracee is resumed, in parallel with it: they look at
+ * the file system, not at the tracee, whose memory and fd table were read
+ * before resuming.  (The answer is as racy before as after: the call itself
+ * runs concurrently with any probe.) */
+static void defer_probe(struct tracer *tr, struct tproc *p, char *path, const char *mode,
+			bool nofollow, bool want_dir)
+{
+	grow_array(&tr->probes, &tr->cap_probes, tr->n_probes, sizeof(*tr->probes));
+	tr->probes[tr->n_probes++] = (struct probe){p, path, mode, nofollow, want_dir};
+}
+
+static void run_probes(struct tracer *tr)
+{
+	for (size_t i = 0; i < tr->n_probes; i++) {
+		struct probe *pr = &tr->probes[i];
+		record_probed(tr, pr->proc, pr->path, pr->mode, pr->nofollow, pr->want_dir);
+		free(pr->path);
+	}
+	tr->n_probes = 0;
+}
+
 /* Executable file mappings, read from /proc/PID/maps when an image ends
  * (exit, or exec replacing it): mmap itself is not trapped, since every
  * mapped file was opened first and the stops would cost more than this. */
@@ -308,10 +338,9 @@ static bool on_open(struct tracer *tr, struct tthread *t, const struct sys_row *
 		return true;
 	}
 	bool opendir = (flags & O_DIRECTORY) && !(flags & O_PATH);
-	record_probed(tr, t->proc, path, mode, flags & O_NOFOLLOW, opendir);
 	if (opendir) /* getdents is not trapped by default: see syscalls.c */
-		record_probed(tr, t->proc, path, "list", false, true);
-	free(path);
+		defer_probe(tr, t->proc, xstrdup(path), "list", false, true);
+	defer_probe(tr, t->proc, path, mode, flags & O_NOFOLLOW, opendir);
 	return false;
 }
 
@@ -329,8 +358,7 @@ static bool on_path(struct tracer *tr, struct tthread *t, const struct sys_row *
 		t->path = path;
 		return true;
 	}
-	record_probed(tr, t->proc, path, row->mode, nofollow, false);
-	free(path);
+	defer_probe(tr, t->proc, path, row->mode, nofollow, false);
 	return false;
 }
 
@@ -651,6 +679,7 @@ static void handle_stop(struct tracer *tr, pid_t tid, int status)
 	}
 	/* ESRCH: the tracee died meanwhile; its exit comes through waitpid. */
 	ptrace(resume, tid, 0, inject);
+	run_probes(tr);
 }
 
 static int check_kernel(struct sg_err *err)
@@ -735,6 +764,7 @@ static void tracer_free(struct tracer *tr)
 {
 	intmap_foreach(&tr->threads, e) thread_free(e->value);
 	intmap_free(&tr->threads);
+	free(tr->probes);
 	for (size_t i = 0; i < tr->n_procs; i++)
 		proc_free(tr->procs[i]);
 	free(tr->procs);
