@@ -347,11 +347,14 @@ static int load_index(struct bundle *b, json_t *idx, const char *file, struct sg
 /* Children must exist; with hash checks, their hashes must match too. */
 static int check_links(struct bundle *b, int flags, struct sg_err *err)
 {
+	/* Own hashes first: an edited manifest is named, not its parent. */
+	for (size_t i = 0; i < b->n_images && !(flags & BUNDLE_NO_HASH_CHECK); i++)
+		if (memcmp(b->images[i].sha256, b->images[i].listed_sha256, 32) != 0)
+			return sg_fail(err, "%s/manifests/%s.json: does not match its SHA-256 in "
+				       "bundle.json (edited after the bundle was made?)", b->dir,
+				       b->images[i].id);
 	for (size_t i = 0; i < b->n_images; i++) {
 		struct bundle_image *img = &b->images[i];
-		if (!(flags & BUNDLE_NO_HASH_CHECK) && memcmp(img->sha256, img->listed_sha256, 32) != 0)
-			return sg_fail(err, "%s/manifests/%s.json: does not match its SHA-256 in "
-				       "bundle.json (edited after the bundle was made?)", b->dir, img->id);
 		for (size_t c = 0; c < img->n_children; c++) {
 			const struct bundle_image *child = bundle_image_by_id(b, img->children[c]);
 			if (!child)
