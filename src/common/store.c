@@ -131,10 +131,14 @@ int store_create(struct store *st, const char *path, bool append, struct sg_err 
 		goto fail;
 	if (open_db(st, st->tmp, SQLITE_OPEN_READWRITE, err) < 0)
 		goto fail;
-	/* One writer, crash safety comes from the rename: no journal needed. */
-	if (exec_sql(st, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF", err) < 0)
+	/* One writer on a private temporary file: crash safety comes from the
+	 * rename, so no journal, no fsync per commit and one lock for the run. */
+	if (exec_sql(st, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=OFF;"
+			 "PRAGMA synchronous=OFF", err) < 0)
 		goto fail;
-	if (have_old ? check_meta(st, path, err) < 0 : exec_sql(st, schema_sql, err) < 0)
+	if (have_old ? check_meta(st, path, err) < 0
+		     : exec_sql(st, "BEGIN;", err) < 0 || exec_sql(st, schema_sql, err) < 0 ||
+			       exec_sql(st, "COMMIT;", err) < 0)
 		goto fail;
 	if (prepare_writes(st, err) < 0)
 		goto fail;
