@@ -57,14 +57,25 @@ static void describe_pid(pid_t pid, char *buf, size_t len)
 	if (n <= 0)
 		return;
 	raw[n] = '\0';
-	const char *a0 = raw;
-	const char *slash = strrchr(a0, '/');
-	if (slash)
-		a0 = slash + 1;
-	size_t l0 = strlen(raw);
+	/* argv[0]'s base name, then what it runs: the first argument that is
+	 * not an option (its base name), or -c / -m MODULE. */
+	const char *a0 = strrchr(raw, '/') ? strrchr(raw, '/') + 1 : raw;
 	size_t w = (size_t)snprintf(buf, len, "%.100s", a0);
-	if ((ssize_t)l0 + 1 < n && w + 1 < len)
-		snprintf(buf + w, len - w, " %.120s", raw + l0 + 1);
+	for (const char *a = raw + strlen(raw) + 1; a < raw + n && w + 1 < len; a += strlen(a) + 1) {
+		if (!strcmp(a, "-c") || !strcmp(a, "-m")) {
+			const char *next = a + strlen(a) + 1;
+			if (!strcmp(a, "-m") && next < raw + n)
+				snprintf(buf + w, len - w, " -m %.100s", next);
+			else
+				snprintf(buf + w, len - w, " %s", a);
+			break;
+		}
+		if (a[0] == '-')
+			continue;
+		const char *base = strrchr(a, '/');
+		snprintf(buf + w, len - w, " %.120s", base ? base + 1 : a);
+		break;
+	}
 }
 
 static void json_line(struct run_log *l, json_t *o)

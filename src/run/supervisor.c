@@ -933,16 +933,19 @@ int run_main(const struct run_opts *o)
 		if (real && cwd)
 			image_key_free(&k);
 		if (!same) {
+			char *msg = xasprintf("the command is not the bundle's root image (%s%s%s)",
+					      root ? root->program : "?", root && root->script ? " " : "",
+					      root && root->script ? root->script : "");
 			free(prog);
 			bundle_release(s.b);
-			die(EXIT_WRAP_FAIL, "the command is not the bundle's root image (%s%s%s)",
-			    root ? root->program : "?", root && root->script ? " " : "",
-			    root && root->script ? root->script : "");
+			die(EXIT_WRAP_FAIL, "%s", msg);
 		}
 	}
 
 	int abi = landlock_abi();
-	if (!o->no_landlock) {
+	/* --audit lets violations through, which Landlock would refuse: the
+	 * audit run is a manifest-debugging aid, not a protected run. */
+	if (!o->no_landlock && !o->audit) {
 		if (abi < LANDLOCK_ABI_MIN) {
 			free(prog);
 			bundle_release(s.b);
@@ -962,9 +965,12 @@ int run_main(const struct run_opts *o)
 		bundle_release(s.b);
 		die(EXIT_WRAP_FAIL, "%s", err.msg);
 	}
-	run_log_event(s.log, "start", getpid(), s.b->root, landlock_plan_describe(plan));
+	const char *ll = o->audit ? "landlock off (--audit)" : landlock_plan_describe(plan);
+	run_log_event(s.log, "start", getpid(), s.b->root, ll);
+	if (o->audit)
+		warn_msg("audit mode: violations are logged and allowed; this run is NOT protected");
 	if (o->verbose)
-		warn_msg("%s", landlock_plan_describe(plan));
+		warn_msg("%s", ll);
 
 	sigset_t mask, old;
 	sigemptyset(&mask);

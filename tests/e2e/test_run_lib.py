@@ -118,7 +118,7 @@ def strace_run(cmd, cwd, out, extra_env=None):
     subprocess.run(["strace", "-f", "-qq", "-s", "4096", "-o", str(out),
                     "-e", "trace=open,openat,execve,clone,clone3,fork,vfork",
                     "-e", "signal=none", *cmd], cwd=cwd, env=env(**(extra_env or {})),
-                   check=True, timeout=TIMEOUT, stdout=subprocess.DEVNULL)
+                   timeout=TIMEOUT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def parse_strv(s):
@@ -136,7 +136,7 @@ class Image:
         self.children = set()
 
 
-VOLATILE = ("/dev/", "/proc/", "/sys/", "/tmp")
+VOLATILE = ("/dev/", "/proc/", "/sys/")
 
 
 def make_bundle(dest, cmd, cwd, allow=(), extra_env=None, trust_all_reads=True):
@@ -151,6 +151,13 @@ def make_bundle(dest, cmd, cwd, allow=(), extra_env=None, trust_all_reads=True):
     pending = {}
     root = None
     cwd = str(cwd)
+    # A vfork/clone child's lines can come before its parent's "= PID" line:
+    # learn every parent first.
+    parents = {}
+    for raw in open(log, encoding="utf-8", errors="replace"):
+        m = re.match(r"^(\d+)\s+(?:<\.\.\. )?(clone3?|v?fork)\b.*= (\d+)$", raw.strip())
+        if m:
+            parents[int(m.group(3))] = int(m.group(1))
     for raw in open(log, encoding="utf-8", errors="replace"):
         if "resumed>" in raw:
             # "<... openat resumed>) = 3": join with the unfinished half
@@ -168,6 +175,8 @@ def make_bundle(dest, cmd, cwd, allow=(), extra_env=None, trust_all_reads=True):
         if ret == "?" or int(ret) < 0:
             continue
         pid = int(pid)
+        if pid not in proc_img and pid in parents and parents[pid] in proc_img:
+            proc_img[pid] = proc_img[parents[pid]]
         if name == "execve":
             mm = re.match(r'"((?:[^"\\]|\\.)*)", \[(.*?)\](?:, |$)', args)
             program = json.loads('"' + mm.group(1) + '"')
