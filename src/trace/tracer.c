@@ -78,6 +78,7 @@ struct tracer {
 	unsigned long unflushed;
 	struct sg_err store_err;
 	bool store_failed;
+	bool exact_now; /* take the exit stop for this call's result */
 };
 
 /* ---- processes and threads ------------------------------------------- */
@@ -308,7 +309,7 @@ static char *read_path_arg(pid_t tid, const struct __ptrace_syscall_info *si, in
 
 static bool wants_exit(const struct tracer *tr, const struct sys_row *row)
 {
-	return (row->opt & SO_EXIT) || (tr->opts->exact && (row->opt & SO_RESULT));
+	return (row->opt & SO_EXIT) || (tr->exact_now && (row->opt & SO_RESULT));
 }
 
 /* ---- entry handlers: return true to take the exit stop ----------------- */
@@ -330,7 +331,7 @@ static bool on_open(struct tracer *tr, struct tthread *t, const struct sys_row *
 			   : ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC)) ? "read"
 										       : "write";
 	bool creating = flags & O_CREAT;
-	if (creating || strcmp(mode, "write") == 0 || tr->opts->exact) {
+	if (creating || strcmp(mode, "write") == 0 || tr->exact_now) {
 		t->pending = (int)(row - sys_table);
 		t->path = path;
 		t->mode = mode;
@@ -447,6 +448,9 @@ static bool on_seccomp_stop(struct tracer *tr, struct tthread *t)
 	    si.op != PTRACE_SYSCALL_INFO_SECCOMP)
 		return false;
 	int row = (int)si.seccomp.ret_data;
+	/* Foreign-ABI calls are rare and suspicious: always take their result
+	 * from the kernel (a 64-bit kernel may lack the entry: ENOSYS). */
+	tr->exact_now = tr->opts->exact || si.seccomp.ret_data == SYS_FOREIGN_ABI;
 	if (si.seccomp.ret_data == SYS_FOREIGN_ABI)
 		row = foreign_row(t, &si);
 	if (row < 0 || (unsigned)row >= sys_table_len)
