@@ -94,6 +94,8 @@ class TraceDB:
         self.path = str(path)
         db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         db.row_factory = sqlite3.Row
+        # Paths are the process's bytes: not always UTF-8.
+        db.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
         try:
             self.meta = {r["key"]: r["value"] for r in db.execute("SELECT key, value FROM meta")}
             self.runs = [self._decode(r, "argv") for r in db.execute("SELECT * FROM runs ORDER BY id")]
