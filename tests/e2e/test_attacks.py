@@ -1,0 +1,288 @@
+"""Attack tests for `sgxpy run`: each attack is shown to work natively (or to be
+meaningful) and to fail under run.  C attack programs live in tests/attacks/
+and are compiled here into a tmp dir."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import test_run_lib as L  # noqa: E402
+
+ATTACKS = Path(__file__).resolve().parents[1] / "attacks"
+PY = L.PYTHON
+
+
+@pytest.fixture(scope="module")
+def bins(tmp_path_factory):
+    out = tmp_path_factory.mktemp("attacks")
+    for src in ATTACKS.glob("*.c"):
+        subprocess.run(["gcc", "-O1", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE",
+                        "-o", str(out / src.stem), str(src)], check=True)
+    return out
+
+
+def under_run(tmp_path, cmd, trace_cmd=None, **kw):
+    """Bundle from a native trace of trace_cmd (default cmd), then run cmd."""
+    bundle = L.make_bundle(tmp_path / "bundle", trace_cmd or cmd, tmp_path, **kw)
+    return L.run(bundle, cmd, tmp_path)
+
+
+def test_io_uring_openat(bins, tmp_path):
+    target = tmp_path / "target.txt"
+    target.write_text("secret\n")
+    cmd = [str(bins / "io_uring_open"), str(target)]
+    assert L.native(cmd, tmp_path).stdout.startswith("ATTACK OK")
+    res = under_run(tmp_path, cmd)
+    assert res.stdout == "BLOCKED io_uring_setup: Function not implemented\n", res.stderr
+
+
+def test_open_by_handle_at(bins, tmp_path):
+    target = tmp_path / "target.txt"
+    target.write_text("secret\n")
+    cmd = [str(bins / "open_by_handle"), str(target)]
+    assert L.native(cmd, tmp_path).stdout.startswith("ATTACK OK")
+    res = under_run(tmp_path, cmd)
+    assert res.stdout == "BLOCKED name_to_handle_at: Operation not permitted\n", res.stderr
+
+
+def test_memfd_exec(bins, tmp_path):
+    cmd = [str(bins / "memfd_exec"), "/bin/echo"]
+    assert L.native(cmd, tmp_path).stdout == "ATTACK OK: fileless exec ran\n"
+    res = under_run(tmp_path, cmd)
+    assert res.stdout == "BLOCKED fexecve: Permission denied\n", res.stderr
+
+
+def test_ptrace_and_process_vm_writev(bins, tmp_path):
+    cmd = [str(bins / "ptrace_sibling")]
+    assert L.native(cmd, tmp_path).stdout.startswith("ATTACK OK")
+    res = under_run(tmp_path, cmd)
+    assert res.stdout == ("BLOCKED process_vm_writev: Operation not permitted; "
+                          "ptrace: Operation not permitted\n"), res.stderr
+
+
+def test_nested_seccomp_and_userfaultfd(bins, tmp_path):
+    cmd = [str(bins / "nested_filter")]
+    assert L.native(cmd, tmp_path).stdout.startswith("ATTACK OK")
+    res = under_run(tmp_path, cmd)
+    assert res.stdout == ("BLOCKED seccomp: Operation not permitted; prctl: Operation not "
+                          "permitted; userfaultfd: Operation not permitted\n"), res.stderr
+
+
+@pytest.mark.parametrize("abi", ["i386", "x32"])
+def test_compat_syscall_entries_killed(bins, tmp_path, abi):
+    cmd = [str(bins / "compat_syscalls"), abi]
+    nat = L.native(cmd, tmp_path)
+    # i386 works natively here; x32 is compiled in but off at boot (ENOSYS):
+    # either way the entry exists and must not reach the kernel under run
+    assert nat.stdout.startswith("ATTACK OK") or "Function not implemented" in nat.stdout
+    bundle = L.make_bundle(tmp_path / "bundle", [str(bins / "compat_syscalls"), "i386"], tmp_path)
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.returncode == 128 + signal.SIGSYS, (res.returncode, res.stdout, res.stderr)
+    assert "ATTACK OK" not in res.stdout
+
+
+def test_mmap_exec_of_unverified_file(bins, tmp_path):
+    code = tmp_path / "code.bin"
+    cmd = [str(bins / "mmap_exec"), str(code)]
+    assert L.native(cmd, tmp_path).stdout == "ATTACK OK unverified code returned 42\n"
+    res = under_run(tmp_path, cmd)
+    assert res.stdout == "BLOCKED mmap PROT_EXEC: Permission denied\n", res.stderr
+    assert f"mmap {code}: not in manifest" in res.stderr
+
+
+READER = """
+import collections, json, sys
+seen = collections.Counter()
+for _ in range(int(sys.argv[2])):
+    try:
+        with open(sys.argv[1]) as f:
+            seen[f.read()] += 1
+    except OSError as e:
+        seen["errno %d" % e.errno] += 1
+print(json.dumps(seen, sort_keys=True))
+"""
+
+SWAPPER = """
+import os, sys
+target, good, evil, kind = sys.argv[1:5]
+tmp = target + ".swap"
+while True:
+    for src in (good, evil):
+        if kind == "symlink":
+            os.symlink(src, tmp)
+        else:  # a fresh file with the content, renamed over the target
+            with open(tmp, "w") as f:
+                f.write(open(src).read())
+        os.rename(tmp, target)
+"""
+
+
+def swap_setup(tmp_path, kind):
+    good, evil = tmp_path / "good.txt", tmp_path / "evil.txt"
+    good.write_text("GOOD\n")
+    evil.write_text("EVIL\n")
+    target = tmp_path / "target.txt"
+    if kind == "symlink":
+        target.symlink_to(good)
+    else:
+        os.link(good, target)
+    (tmp_path / "reader.py").write_text(READER)
+    (tmp_path / "swapper.py").write_text(SWAPPER)
+    return target, good, evil
+
+
+@pytest.mark.parametrize("kind", ["rename", "symlink"])
+def test_file_swapped_in_a_tight_loop(tmp_path, kind):
+    """Another process swaps the trusted file with a tampered one in a loop
+    while the app opens it: natively tampered bytes are read; under run never."""
+    target, good, evil = swap_setup(tmp_path, kind)
+    cmd = [PY, "-B", "reader.py", str(target), "3000"]
+    bundle = L.make_bundle(tmp_path / "bundle", [PY, "-B", "reader.py", str(target), "1"], tmp_path)
+    sw = subprocess.Popen([PY, "swapper.py", str(target), str(good), str(evil), kind], cwd=tmp_path)
+    try:
+        nat = json.loads(L.native(cmd, tmp_path).stdout)
+        res = L.run(bundle, cmd, tmp_path)
+    finally:
+        sw.kill()
+        sw.wait()
+    assert nat.get("EVIL\n", 0) > 0, nat
+    seen = json.loads(res.stdout)
+    assert "EVIL\n" not in seen, seen
+    assert seen.get("GOOD\n", 0) > 0, seen
+    # every other outcome is a refusal: EPERM for a hash mismatch
+    assert set(seen) <= {"GOOD\n", "errno 1"}, seen
+    assert "hash mismatch" in res.stderr
+
+
+def test_hard_link_into_trusted_path(tmp_path):
+    target, good, evil = swap_setup(tmp_path, "rename")
+    cmd = [PY, "-B", "reader.py", str(target), "1"]
+    bundle = L.make_bundle(tmp_path / "bundle", cmd, tmp_path)
+    target.unlink()
+    os.link(evil, target)  # the trusted name now is the attacker's inode
+    assert json.loads(L.native(cmd, tmp_path).stdout) == {"EVIL\n": 1}
+    res = L.run(bundle, cmd, tmp_path)
+    assert json.loads(res.stdout) == {"errno 1": 1}
+    assert f"open {target}: hash mismatch" in res.stderr
+
+
+LINKER = """
+import os, sys
+trusted, out = sys.argv[1], sys.argv[2]
+try:
+    os.link(trusted, out)
+    with open(out, "a") as f:
+        f.write("EVIL\\n")
+    print("ATTACK OK")
+except OSError as e:
+    print("BLOCKED", e.errno)
+"""
+
+
+def test_hard_link_of_trusted_file_into_writable_dir(tmp_path):
+    """The app links a trusted file into its writable output dir and writes
+    through the new name: Landlock refuses the cross-directory link (no REFER)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    trusted = data / "model.txt"
+    trusted.write_text("GOOD\n")
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    (tmp_path / "linker.py").write_text(LINKER + "print(open(trusted).read(), end='')\n")
+    cmd = [PY, "-B", "linker.py", str(trusted), str(outdir / "x")]
+    nat = L.native(cmd, tmp_path)
+    assert nat.stdout == "ATTACK OK\nGOOD\nEVIL\n"
+    trusted.write_text("GOOD\n")
+    (outdir / "x").unlink()
+    bundle = L.make_bundle(tmp_path / "bundle", cmd, tmp_path, allow=[(str(outdir), True, True)])
+    trusted.write_text("GOOD\n")
+    (outdir / "x").unlink()
+    L.rewrite_manifests(bundle, lambda m: [t.update(size=5, sha256=L.sha256_file(trusted))
+                                           for t in m["trusted"] if t["path"] == str(trusted)])
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "BLOCKED 18\nGOOD\n", res.stderr  # EXDEV
+    assert trusted.read_text() == "GOOD\n"
+
+
+REOPEN = """
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    w = os.open("/proc/self/fd/%d" % fd, os.O_WRONLY | os.O_APPEND)
+    os.write(w, b"EVIL\\n")
+    print("ATTACK OK")
+except OSError as e:
+    print("BLOCKED", e.errno)
+"""
+
+
+def test_proc_self_fd_reopen_for_write(tmp_path):
+    trusted = tmp_path / "config.txt"
+    trusted.write_text("GOOD\n")
+    (tmp_path / "reopen.py").write_text(REOPEN)
+    cmd = [PY, "-B", "reopen.py", str(trusted)]
+    bundle = L.make_bundle(tmp_path / "bundle", cmd, tmp_path)
+    trusted.write_text("GOOD\n")  # the traced run attacked it too: vouch for GOOD
+    L.rewrite_manifests(bundle, lambda m: [t.update(size=5, sha256=L.sha256_file(trusted))
+                                           for t in m["trusted"] if t["path"] == str(trusted)])
+    assert L.native(cmd, tmp_path).stdout == "ATTACK OK\n"
+    assert trusted.read_text() == "GOOD\nEVIL\n"
+    trusted.write_text("GOOD\n")
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "BLOCKED 13\n", res.stderr
+    assert trusted.read_text() == "GOOD\n"
+    assert "/proc/self/fd/3: magic link" in res.stderr
+
+
+def test_proc_root_magic_link_skips_no_check(tmp_path):
+    """Reading a tampered trusted file through /proc/self/root/... natively
+    works; under run the magic link is refused."""
+    trusted = tmp_path / "config.txt"
+    trusted.write_text("GOOD\n")
+    (tmp_path / "reader.py").write_text(READER)
+    via = f"/proc/self/root{trusted}"
+    bundle = L.make_bundle(tmp_path / "bundle", [PY, "-B", "reader.py", str(trusted), "1"], tmp_path)
+    trusted.write_text("EVIL\n")
+    cmd = [PY, "-B", "reader.py", via, "1"]
+    assert json.loads(L.native(cmd, tmp_path).stdout) == {"EVIL\n": 1}
+    res = L.run(bundle, cmd, tmp_path)
+    assert json.loads(res.stdout) == {"errno 13": 1}
+    assert f"open {via}: magic link" in res.stderr
+
+
+def test_ld_preload_injection(tmp_path):
+    so = tmp_path / "evil.so"
+    (tmp_path / "evil.c").write_text(
+        '#include <stdio.h>\n__attribute__((constructor)) static void f(void)'
+        ' { puts("INJECTED"); fflush(stdout); }\n')
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(so), str(tmp_path / "evil.c")], check=True)
+    (tmp_path / "app.py").write_text(
+        "import os, subprocess, sys\n"
+        "env = dict(os.environ)\n"
+        "if len(sys.argv) > 1:\n    env['LD_PRELOAD'] = sys.argv[1]\n"
+        "try:\n"
+        "    print(subprocess.run([sys.executable, '-B', '-c', 'print(1)'], env=env,"
+        " capture_output=True, text=True).stdout, end='')\n"
+        "except PermissionError:\n    print('exec refused')\n")
+    cmd = [PY, "-B", "app.py"]
+    # natively, LD_PRELOAD injects code into the process and into its children
+    assert L.native([PY, "-c", "pass"], tmp_path, extra_env={"LD_PRELOAD": str(so)}).stdout == "INJECTED\n"
+    assert L.native(cmd + [str(so)], tmp_path).stdout == "INJECTED\n1\n"
+    bundle = L.make_bundle(tmp_path / "bundle", cmd, tmp_path)
+    assert L.run(bundle, cmd, tmp_path).stdout == "1\n"
+    # at start: refused before CMD runs.  (sgxpy's own loader honours it
+    # too: "INJECTED" may come from sgxpy itself, which is dynamically
+    # linked; see src/run/README.md.)
+    res = L.run(bundle, cmd, tmp_path, extra_env={"LD_PRELOAD": str(so)})
+    assert res.returncode == 125 and "LD_PRELOAD is set" in res.stderr
+    assert "1\n" not in res.stdout
+    # set by the app for a child: the exec is refused
+    res = L.run(bundle, cmd + [str(so)], tmp_path)
+    assert res.stdout == "exec refused\n", res.stderr
+    assert "exec /usr/bin/python3: loader environment variable" in res.stderr
