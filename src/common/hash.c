@@ -1,9 +1,13 @@
 /* hash.c - see hash.h.
  *
- * Throughput matters (the manifest stage hashes every trusted file): files are
- * read in 1 MiB blocks into a per-thread buffer, the SHA-256 implementation is
- * fetched once (OpenSSL 3 otherwise looks it up at every init), and the files
- * are spread over threads largest first so one big .so does not end up last. */
+ * Throughput matters (the manifest stage hashes every trusted file):
+ *   - files are read in 256 KiB blocks into a per-thread buffer that stays in
+ *     L2 between the copy and the hash (measured faster than 1 MiB blocks;
+ *     mmap was slower with two threads, every munmap shooting down the other
+ *     thread's TLB);
+ *   - the SHA-256 implementation is fetched once (OpenSSL 3 otherwise looks
+ *     it up at every init);
+ *   - files go to threads largest first, so one big .so does not end last. */
 #include "common/hash.h"
 #include "common/strmap.h"
 
@@ -16,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define BLOCK (1u << 20)
+#define BLOCK (1u << 18)
 
 static EVP_MD *sha256_md;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
@@ -107,7 +111,6 @@ static int open_regular(const char *path)
 		errno = e;
 		return -1;
 	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return fd;
 }
 

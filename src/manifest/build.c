@@ -157,7 +157,8 @@ static int on_proc(void *ctx, int run, const struct store_proc *p)
  * normally precede children; the loop bound guards a damaged parent chain. */
 static int link_procs(struct reader *r)
 {
-	qsort(r->procs, r->n, sizeof(*r->procs), cmp_proc);
+	if (r->n)
+		qsort(r->procs, r->n, sizeof(*r->procs), cmp_proc);
 	for (size_t i = 0; i < r->n; i++) {
 		struct proc_rec *p = &r->procs[i];
 		struct proc_rec *q = p;

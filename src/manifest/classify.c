@@ -295,7 +295,8 @@ static int check_hashes(struct mf_model *m, struct ctx *c, struct sg_err *err)
 				return sg_fail(err, "cannot hash %s: %s", e->key, strerror(j->status));
 		}
 	}
-	qsort(c->vanished, c->n_vanished, sizeof(char *), cmp_strp);
+	if (c->n_vanished)
+		qsort(c->vanished, c->n_vanished, sizeof(char *), cmp_strp);
 	return report_vanished(c, err);
 }
 
@@ -321,7 +322,8 @@ int mf_classify(struct mf_model *m, struct sg_err *err)
 	}
 	if (trust_untouched(&c, err) < 0)
 		rc = -1;
-	qsort(c.vanished, c.n_vanished, sizeof(char *), cmp_strp);
+	if (c.n_vanished)
+		qsort(c.vanished, c.n_vanished, sizeof(char *), cmp_strp);
 	if (rc == 0)
 		rc = report_vanished(&c, err);
 	if (rc == 0)

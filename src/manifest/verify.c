@@ -113,7 +113,8 @@ static long check_files(const struct bundle *b, FILE *out, size_t *n_files, stru
 		}
 	}
 	strmap_free(&seen);
-	qsort(files, n, sizeof(*files), cmp_path);
+	if (n)
+		qsort(files, n, sizeof(*files), cmp_path);
 	struct hash_job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
 	for (size_t i = 0; i < n; i++)
 		jobs[i].path = files[i]->path;
