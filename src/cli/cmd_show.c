@@ -7,6 +7,8 @@
 #include "common/strmap.h"
 
 #include <getopt.h>
+#include "common/utf8.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,8 +73,8 @@ static int load_proc(void *ctx, int run, const struct store_proc *p)
 	json_t *obj = json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:o, s:i, s:o, s:o, s:s, s:[]}",
 				"id", p->id, "pid", p->pid, "parent",
 				p->parent ? json_integer(p->parent) : json_null(), "kind", p->kind,
-				"exe", p->exe ? json_string(p->exe) : json_null(), "argv", argv, "cwd",
-				p->cwd ? json_string(p->cwd) : json_null(), "threads", p->threads,
+				"exe", p->exe ? json_bytes(p->exe) : json_null(), "argv", argv, "cwd",
+				p->cwd ? json_bytes(p->cwd) : json_null(), "threads", p->threads,
 				"exit_status", int_or_null(p->exit_status), "peak_rss_kb",
 				int_or_null(p->peak_rss_kb), "abi", p->abi ? p->abi : "x86_64", "files");
 	if (!obj)
@@ -93,8 +95,8 @@ static int load_file(void *ctx, int run, const struct store_file *f)
 	if (!slot)
 		return 0; /* a record of a process the trace does not list: ignore */
 	json_array_append_new(json_object_get(*slot, "files"),
-			      json_pack("{s:s, s:s, s:i, s:o}", "path", f->path, "mode", f->mode, "err",
-					f->err, "target", f->target ? json_string(f->target) : json_null()));
+			      json_pack("{s:o, s:s, s:i, s:o}", "path", json_bytes(f->path), "mode", f->mode, "err",
+					f->err, "target", f->target ? json_bytes(f->target) : json_null()));
 	return 0;
 }
 
@@ -144,7 +146,7 @@ static int load_runs(struct store *st, struct loader *ld, struct sg_err *err)
 		}
 		json_object_set_new(r, "argv", argv);
 		const char *cwd = (const char *)sqlite3_column_text(q, 2);
-		json_object_set_new(r, "cwd", cwd ? json_string(cwd) : json_null());
+		json_object_set_new(r, "cwd", cwd ? json_bytes(cwd) : json_null());
 		if (sqlite3_column_type(q, 3) != SQLITE_NULL)
 			json_object_set_new(r, "exit_status", json_integer(sqlite3_column_int(q, 3)));
 	}

@@ -5,6 +5,8 @@
 #include "trace/tracer.h"
 
 #include <getopt.h>
+#include "common/utf8.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +36,7 @@ static char *argv_json(char **argv)
 {
 	json_t *arr = json_array();
 	for (; *argv; argv++)
-		json_array_append_new(arr, json_string(*argv));
+		json_array_append_new(arr, json_bytes(*argv));
 	char *s = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(arr);
 	return s;

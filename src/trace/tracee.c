@@ -3,6 +3,7 @@
  * PTRACE_PEEKDATA word by word (ReproZip's ~30 calls per path). */
 #include "trace/tracee.h"
 #include "common/util.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,7 +78,7 @@ char *proc_cmdline_json(pid_t pid)
 		return NULL;
 	json_t *arr = json_array();
 	for (size_t i = 0; i < len; i += strlen(data + i) + 1)
-		json_array_append_new(arr, json_string(data + i));
+		json_array_append_new(arr, json_bytes(data + i));
 	char *s = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(arr);
 	return s;
@@ -95,7 +96,8 @@ char *proc_environ_json(pid_t pid)
 		if (!eq)
 			continue;
 		*eq = '\0';
-		json_object_set_new(obj, data + i, json_string(eq + 1));
+		if (utf8_valid(data + i)) /* a key jansson refuses is dropped: rare, harmless */
+			json_object_set_new(obj, data + i, json_bytes(eq + 1));
 		*eq = '=';
 	}
 	char *s = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);

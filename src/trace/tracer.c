@@ -55,6 +55,7 @@ struct tthread {
 	char *path, *path2;   /* resolved at entry */
 	const char *mode;     /* for opens: "read" / "write" / "stat" */
 	bool creating;        /* O_CREAT */
+	bool orphan;          /* seen before its creator's fork/clone event */
 };
 
 struct probe {
@@ -71,6 +72,7 @@ struct tracer {
 	const struct tracer_opts *opts;
 	struct trace_stats *stats;
 	struct intmap threads;
+	struct intmap early_gone; /* orphans that exited before their creation event: tid -> tproc */
 	struct tproc **procs;
 	size_t n_procs, cap_procs;
 	pid_t root_pid;
@@ -145,6 +147,7 @@ static struct tthread *thread_attach(struct tracer *tr, pid_t tid, struct tthrea
 	intmap_put(&tr->threads, tid, t);
 
 	if (t->tgid != tid) { /* a thread joins its group's image */
+		t->orphan = !creator;
 		struct tthread *leader = intmap_get(&tr->threads, t->tgid);
 		t->proc = leader ? leader->proc : creator ? creator->proc : NULL;
 		if (t->proc)
@@ -152,7 +155,10 @@ static struct tthread *thread_attach(struct tracer *tr, pid_t tid, struct tthrea
 		tr->stats->threads++;
 		return t;
 	}
-	if (!creator) {
+	if (!creator && tid != tr->root_pid) {
+		/* Provisional: PPid names the creator's group, corrected (for
+		 * CLONE_PARENT) when the creator's event arrives. */
+		t->orphan = true;
 		long ppid = proc_status_field(tid, "PPid");
 		creator = ppid > 0 ? intmap_get(&tr->threads, (int)ppid) : NULL;
 	}
@@ -598,7 +604,28 @@ static void on_thread_gone(struct tracer *tr, pid_t tid, int status)
 		return;
 	if (t->tid == t->tgid && t->proc)
 		t->proc->exit_status = status_code(status);
+	if (t->orphan) /* its creator's event is still to come: remember it */
+		intmap_put(&tr->early_gone, tid, t->tid == t->tgid && t->proc ? (void *)t->proc : (void *)tr);
 	drop_thread(tr, t);
+}
+
+/* The creator's fork/clone event: attach the child, or confirm the one
+ * already attached through its own first stop (the two race, and the child
+ * may even have exited already). */
+static void on_new_task(struct tracer *tr, struct tthread *creator, pid_t child)
+{
+	struct tthread *c = intmap_get(&tr->threads, child);
+	void *gone = c ? NULL : intmap_del(&tr->early_gone, child);
+	if (!c && !gone) {
+		thread_attach(tr, child, creator);
+		return;
+	}
+	struct tproc *proc = c ? (c->tid == c->tgid ? c->proc : NULL) : gone == tr ? NULL : gone;
+	if (c)
+		c->orphan = false;
+	/* The PPid guess is wrong for CLONE_PARENT: the creator is the truth. */
+	if (proc && creator->proc && strcmp(proc->kind, "fork") == 0)
+		proc->parent = creator->proc->id;
 }
 
 static void on_exit_event(struct tracer *tr, struct tthread *t)
@@ -658,8 +685,8 @@ static void handle_stop(struct tracer *tr, pid_t tid, int status)
 	case PTRACE_EVENT_VFORK:
 	case PTRACE_EVENT_CLONE: {
 		unsigned long child = 0;
-		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && !intmap_get(&tr->threads, (int)child))
-			thread_attach(tr, (pid_t)child, t);
+		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0)
+			on_new_task(tr, t, (pid_t)child);
 		break;
 	}
 	case PTRACE_EVENT_EXEC:
@@ -768,6 +795,7 @@ static void tracer_free(struct tracer *tr)
 {
 	intmap_foreach(&tr->threads, e) thread_free(e->value);
 	intmap_free(&tr->threads);
+	intmap_free(&tr->early_gone);
 	free(tr->probes);
 	for (size_t i = 0; i < tr->n_procs; i++)
 		proc_free(tr->procs[i]);
