@@ -151,6 +151,7 @@ def test_env_cwd_stdio_passthrough(tmp_path):
     (["0"], 0),
     (["-s", "15"], 143),
     (["-s", "9"], 137),
+    (["-s", "6"], 134),       # SIGABRT: a core-dumping signal
 ])
 def test_exit_status_passthrough(tmp_path, args, status):
     res, db = trace(tmp_path, prog("exit_code"), *args)
@@ -480,11 +481,15 @@ def test_threads_open(tmp_path, work):
         "relative opens resolved against a stale cwd"
 
 
-def test_thread_exec(tmp_path, work):
+@pytest.mark.parametrize("busy", [False, True], ids=["leader-paused", "leader-busy"])
+def test_thread_exec(tmp_path, work, busy):
     """A non-leader thread execs: the new image keeps the leader's pid, the old
-    image gets no exit status, the new one passes its status through."""
+    image gets no exit status, the new one passes its status through.  With
+    --busy the leader loops on a trapped open, so it is often stopped in the
+    tracer when the exec kills it."""
     marker = work / "after-exec.txt"
-    res, db = trace(tmp_path, prog("thread_exec"), prog("exit_code"), "-w", marker, "7")
+    res, db = trace(tmp_path, prog("thread_exec"), *(["--busy"] if busy else []),
+                    prog("exit_code"), "-w", marker, "7")
     ok(res, db, 7)
     assert marker.exists()
     root = db.root()
@@ -497,7 +502,7 @@ def test_thread_exec(tmp_path, work):
     assert new["exe"] == prog("exit_code")
     assert new["argv"] == [prog("exit_code"), "-w", str(marker), "7"]
     assert new["exit_status"] == 7 and root["exit_status"] is None
-    assert new["threads"] == 1
+    assert new["threads"] == 1 and root["threads"] == 2, (root, new)
     has(db, prog("exit_code"), "exec")
     has(db, str(marker), {"create", "write"}, proc=new)
 
@@ -902,3 +907,36 @@ def test_non_utf8_argv_kept(tmp_path):
     db = TraceDB(tmp_path / "t.trace")
     assert len(db.runs[0]["argv"]) == 2, db.runs[0]["argv"]
     assert len(db.root()["argv"]) == 2, db.root()["argv"]
+
+
+@pytest.mark.parametrize("flags", [[], ["--exact"]], ids=["default", "exact"])
+def test_open_errors_match_kernel(tmp_path, apps, work, flags):
+    """Each failed (or successful) open is kept with the errno the kernel gave
+    the app: ENOENT, ENOTDIR, ELOOP (symlink loop, O_NOFOLLOW on a symlink),
+    EEXIST (O_EXCL), EISDIR."""
+    import json
+    res, db = trace(tmp_path, PYTHON, apps / "open_errors.py", work, extra_args=flags)
+    ok(res, db)
+    seen = json.loads(res.stdout)
+    root = db.root()
+    wrong = []
+    for path, oflags, err in seen:
+        rows = db.files_of(root, mode={"read", "write", "create", "list"}, path=path, err=None)
+        if err not in {r["err"] for r in rows}:
+            wrong.append(f"{path} flags={oflags:#o}: kernel errno {err}, trace "
+                         f"{sorted((r['mode'], r['err']) for r in rows)}")
+    assert not wrong, "\n".join(wrong)
+    # A symlink opened with O_NOFOLLOW failed: no successful read of it may be claimed.
+    slink = str(work / "slink")
+    assert not db.files_of(root, mode="read", path=slink, err=0), \
+        db.files_of(root, path=slink, err=None)
+
+
+@pytest.mark.parametrize("args", [[], ["--"], ["-o"], ["--no-such-flag", "--", "/bin/true"]],
+                         ids=["nothing", "no-cmd", "o-without-file", "bad-flag"])
+def test_usage_errors(tmp_path, args):
+    res = run_sgxpy("trace", *args, cwd=tmp_path)
+    assert res.returncode == 2, (res.returncode, res.stderr)   # EXIT_USAGE
+    msg = res.stderr.strip()
+    assert "sgxpy: trace:" in msg and len(msg.splitlines()) <= 3, res.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing may be written"

@@ -1,9 +1,11 @@
 /* thread_exec - exec from a thread that is not the thread-group leader.
  *
- *   thread_exec PROG [ARG...]
+ *   thread_exec [--busy] PROG [ARG...]
  *
  * The main thread first opens /etc/hostname (so the pre-exec image has a file
- * of its own), starts a second thread and then blocks forever in pause().
+ * of its own), starts a second thread and then blocks forever in pause(), or
+ * with --busy opens /etc/hostname in a loop, so that it is often stopped in a
+ * trapped syscall when the exec kills it.
  * The second thread execve()s PROG: the kernel kills every other thread,
  * the exec'ing thread takes over the leader's pid, and only the leader's pid
  * is reported by ptrace afterwards (the old tid never reports an exit).
@@ -37,7 +39,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: thread_exec PROG [ARG...]\n");
 		return 2;
 	}
-	prog_argv = argv + 1;
+	int busy = strcmp(argv[1], "--busy") == 0;
+	if (busy && argc < 3) {
+		fprintf(stderr, "usage: thread_exec [--busy] PROG [ARG...]\n");
+		return 2;
+	}
+	prog_argv = argv + 1 + busy;
 	int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0)
 		close(fd);
@@ -47,6 +54,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "thread_exec: pthread_create: %s\n", strerror(rc));
 		return 1;
 	}
-	for (;;)
-		pause();
+	for (;;) {
+		if (!busy) {
+			pause();
+			continue;
+		}
+		fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+	}
 }
