@@ -31,6 +31,13 @@
 #include <sys/wait.h>
 
 #define FLUSH_EVERY 8192
+
+/* How a probe checks a path (see record_probed). */
+enum {
+	PROBE_NOFOLLOW = 1, /* lstat-like: a final symlink is the answer */
+	PROBE_DIR = 2,      /* O_DIRECTORY: anything else is ENOTDIR */
+	PROBE_OPEN_NOFOLLOW = 4, /* open(O_NOFOLLOW): a final symlink is ELOOP */
+};
 #define MAX_SHEBANG_DEPTH 4 /* the kernel's own limit (BINPRM recursion) */
 
 struct tproc {
@@ -62,7 +69,7 @@ struct probe {
 	struct tproc *proc;
 	char *path;
 	const char *mode;
-	bool nofollow, want_dir;
+	unsigned how; /* PROBE_* */
 };
 
 struct tracer {
@@ -199,7 +206,7 @@ static void record(struct tracer *tr, struct tproc *p, const char *path, const c
  * as the tracer sees the source now, so the trace holds what the
  * interpreter checked (the .py's mtime and size validate the .pyc). */
 static void record_probed(struct tracer *tr, struct tproc *p, const char *path, const char *mode,
-			  bool nofollow, bool want_dir);
+			  unsigned how);
 
 static void record_pyc_source(struct tracer *tr, struct tproc *p, const char *pyc)
 {
@@ -213,7 +220,7 @@ static void record_pyc_source(struct tracer *tr, struct tproc *p, const char *py
 	int n = snprintf(src, sizeof(src), "%.*s/%.*s.py", (int)(slash - 12 - pyc), pyc,
 			 (int)(dot - name), name);
 	if (n > 0 && (size_t)n < sizeof(src))
-		record_probed(tr, p, src, "stat", false, false);
+		record_probed(tr, p, src, "stat", 0);
 }
 
 /* Without an exit stop, the outcome is what the path is at the time of the
@@ -221,12 +228,17 @@ static void record_pyc_source(struct tracer *tr, struct tproc *p, const char *py
  * O_PATH open gives both the error and, through /proc/self/fd, the kernel's
  * resolved path (cheaper than realpath's lstat per component). */
 static void record_probed(struct tracer *tr, struct tproc *p, const char *path, const char *mode,
-			  bool nofollow, bool want_dir)
+			  unsigned how)
 {
+	bool nofollow = how & (PROBE_NOFOLLOW | PROBE_OPEN_NOFOLLOW);
 	cleanup_fd int fd = open(path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 	int err = fd < 0 ? errno : 0;
 	struct stat sb;
-	if (!err && want_dir && (fstat(fd, &sb) < 0 || !S_ISDIR(sb.st_mode)))
+	if (!err && (how & (PROBE_DIR | PROBE_OPEN_NOFOLLOW)) && fstat(fd, &sb) < 0)
+		err = errno;
+	if (!err && (how & PROBE_OPEN_NOFOLLOW) && S_ISLNK(sb.st_mode))
+		err = ELOOP; /* O_PATH|O_NOFOLLOW opens the link itself; open() refuses */
+	if (!err && (how & PROBE_DIR) && !S_ISDIR(sb.st_mode))
 		err = ENOTDIR;
 	cleanup_free char *target = err || nofollow ? NULL : proc_fd_path(getpid(), fd);
 	record(tr, p, path, mode, err, target);
@@ -239,17 +251,17 @@ static void record_probed(struct tracer *tr, struct tproc *p, const char *path, 
  * before resuming.  (The answer is as racy before as after: the call itself
  * runs concurrently with any probe.) */
 static void defer_probe(struct tracer *tr, struct tproc *p, char *path, const char *mode,
-			bool nofollow, bool want_dir)
+			unsigned how)
 {
 	grow_array(&tr->probes, &tr->cap_probes, tr->n_probes, sizeof(*tr->probes));
-	tr->probes[tr->n_probes++] = (struct probe){p, path, mode, nofollow, want_dir};
+	tr->probes[tr->n_probes++] = (struct probe){p, path, mode, how};
 }
 
 static void run_probes(struct tracer *tr)
 {
 	for (size_t i = 0; i < tr->n_probes; i++) {
 		struct probe *pr = &tr->probes[i];
-		record_probed(tr, pr->proc, pr->path, pr->mode, pr->nofollow, pr->want_dir);
+		record_probed(tr, pr->proc, pr->path, pr->mode, pr->how);
 		free(pr->path);
 	}
 	tr->n_probes = 0;
@@ -345,9 +357,12 @@ static bool on_open(struct tracer *tr, struct tthread *t, const struct sys_row *
 		return true;
 	}
 	bool opendir = (flags & O_DIRECTORY) && !(flags & O_PATH);
+	unsigned how = opendir ? PROBE_DIR : 0;
+	if (flags & O_NOFOLLOW)
+		how |= (flags & O_PATH) ? PROBE_NOFOLLOW : PROBE_OPEN_NOFOLLOW;
 	if (opendir) /* getdents is not trapped by default: see syscalls.c */
-		defer_probe(tr, t->proc, xstrdup(path), "list", false, true);
-	defer_probe(tr, t->proc, path, mode, flags & O_NOFOLLOW, opendir);
+		defer_probe(tr, t->proc, xstrdup(path), "list", how);
+	defer_probe(tr, t->proc, path, mode, how);
 	return false;
 }
 
@@ -365,7 +380,7 @@ static bool on_path(struct tracer *tr, struct tthread *t, const struct sys_row *
 		t->path = path;
 		return true;
 	}
-	defer_probe(tr, t->proc, path, row->mode, nofollow, false);
+	defer_probe(tr, t->proc, path, row->mode, nofollow ? PROBE_NOFOLLOW : 0);
 	return false;
 }
 
