@@ -258,3 +258,14 @@ def test_show_json_is_valid_for_odd_names(tmp_path):
     paths = {f["path"] for f in root["files"]}
     assert str(d / name) in paths, sorted(p for p in paths if "odd" in p)
     assert any("raw" in p for p in paths), sorted(p for p in paths if "odd" in p)
+
+
+def test_show_tree_one_line_per_process(tmp_path):
+    """argv with newlines (python -c scripts) must not break the tree: one
+    header line per run and one line per process."""
+    code = "import os\nimport sys\nsys.exit(0)\n"
+    res, db = trace(tmp_path, PYTHON, "-c", code)
+    assert res.returncode == 0, res.stderr
+    r = show(tmp_path / "t.trace")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == len(db.runs) + len(db.procs), r.stdout

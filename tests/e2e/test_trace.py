@@ -940,3 +940,92 @@ def test_usage_errors(tmp_path, args):
     msg = res.stderr.strip()
     assert "sgxpy: trace:" in msg and len(msg.splitlines()) <= 3, res.stderr
     assert list(tmp_path.iterdir()) == [], "nothing may be written"
+
+
+@pytest.mark.parametrize("flags", [[], ["--exact"]], ids=["default", "exact"])
+def test_magic_links_resolved_in_tracee(tmp_path, apps, work, flags):
+    """/proc/self/fd/N and /dev/stdin name the *tracee's* files: their result
+    and target must be the ones the app got, not what the names mean in sgxpy."""
+    other = work / "other.txt"
+    other.write_text("other\n")
+    inp = work / "input.txt"
+    inp.write_text("input\n")
+    script = f"{PYTHON} {apps / 'magic_links.py'} {other} < {inp}"
+    res, db = trace(tmp_path, "/bin/sh", "-c", script, extra_args=flags, input="")
+    ok(res, db)
+    fd, pid, e99 = map(int, res.stdout.split()[1:])
+    assert e99 == 2
+    py = [p for p in db.procs_of() if p["exe"] == PY_REAL]
+    assert len(py) == 1, db.describe()
+    py = py[0]
+    assert py["pid"] == pid
+
+    def rows(name):
+        return db.files_of(py, mode="read", err=None, path=name) + \
+            db.files_of(py, mode="read", err=None, path=name.replace("/self/", f"/{pid}/"))
+
+    via_fd = rows(f"/proc/self/fd/{fd}")
+    assert [(r["err"], r["target"]) for r in via_fd] == [(0, str(other))], via_fd
+    stdin = db.files_of(py, mode="read", err=None, path="/dev/stdin")
+    assert [(r["err"], r["target"]) for r in stdin] == [(0, str(inp))], stdin
+    assert [r["err"] for r in rows("/proc/self/fd/99")] == [2], rows("/proc/self/fd/99")
+
+
+def test_fifo_open_does_not_hang(tmp_path, work):
+    """Opening a FIFO blocks until the other end opens: the tracer must never
+    open the path itself in a way that blocks, consumes or completes the pair."""
+    fifo = work / "fifo"
+    code = ("import os, sys, threading\n"
+            "p = sys.argv[1]\n"
+            "os.mkfifo(p)\n"
+            "def writer():\n"
+            "    with open(p, 'w') as w:\n"
+            "        w.write('hi\\n')\n"
+            "t = threading.Thread(target=writer)\n"
+            "t.start()\n"
+            "with open(p) as r:\n"
+            "    data = r.read()\n"
+            "t.join()\n"
+            "print('fifo:', data.strip())\n")
+    res, db = trace(tmp_path, PYTHON, "-c", code, fifo, timeout=60)
+    ok(res, db)
+    assert res.stdout.strip() == "fifo: hi"
+    has(db, str(fifo), "read")
+    has(db, str(fifo), {"write", "create"})
+
+
+def test_stop_and_continue_whole_group(tmp_path):
+    """SIGSTOP to the group (sgxpy and the app), then SIGCONT: the app stops,
+    resumes and finishes normally."""
+    out = tmp_path / "t.trace"
+    code = ("import os, sys\n"
+            "print('ready', os.getpid(), flush=True)\n"
+            "line = sys.stdin.readline()\n"
+            "print('got', line.strip(), flush=True)\n")
+    args = [SGXPY, "trace", "-o", str(out), "--", PYTHON, "-c", code]
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True,
+                         env=clean_env(), cwd=tmp_path, bufsize=1)
+    try:
+        pid = int(_read_line(p).split()[1])
+        os.killpg(p.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _state(pid) not in ("T", "t"):
+            time.sleep(0.02)
+        stopped = _state(pid)
+        os.killpg(p.pid, signal.SIGCONT)
+        stdout, stderr = p.communicate("hello\n", timeout=TIMEOUT)
+    finally:
+        _kill_group(p)
+    assert stopped in ("T", "t"), f"app never stopped (state {stopped})"
+    assert p.returncode == 0, stderr
+    assert stdout.strip() == "got hello"
+    assert TraceDB(out).root()["exit_status"] == 0
+
+
+def _state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
