@@ -7,6 +7,7 @@ tests/e2e/apps/*.py, run from a copy in the test's tmp dir.
 """
 import os
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -770,7 +771,6 @@ def test_complete_against_strace(tmp_path, apps, work, name):
 
 def test_example_hello(tmp_path):
     """examples/hello (the README quick start) traces cleanly and per process."""
-    import shutil
     src = Path(__file__).resolve().parents[2] / "examples" / "hello"
     app = tmp_path.resolve() / "hello"
     shutil.copytree(src, app, ignore=shutil.ignore_patterns("__pycache__"))
@@ -887,8 +887,7 @@ def test_root_found_on_path(tmp_path):
 
 def test_relative_program(tmp_path):
     """A relative CMD is resolved against the cwd."""
-    shutil_copy = __import__("shutil").copy
-    shutil_copy(prog("exit_code"), tmp_path / "ec")
+    shutil.copy(prog("exit_code"), tmp_path / "ec")
     res, db = trace(tmp_path, "./ec", "6")
     ok(res, db, 6)
     root = db.root()
@@ -1029,3 +1028,47 @@ def _state(pid):
             return f.read().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "gone"
+
+
+PERM_APP = ("import json, os, sys\n"
+            "out = []\n"
+            "for p in sys.argv[1:]:\n"
+            "    try:\n"
+            "        open(p).close()\n"
+            "        out.append([p, 0])\n"
+            "    except OSError as e:\n"
+            "        out.append([p, e.errno])\n"
+            "ok = os.access(sys.argv[1], os.R_OK)\n"
+            "print(json.dumps({'opens': out, 'access': ok}))\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to run the app as another user")
+@pytest.mark.parametrize("flags", [[], ["--exact"]], ids=["default", "exact"])
+def test_permission_denied_seen_as_the_app(flags):
+    """The app runs as nobody, sgxpy as root: an open the kernel refuses the app
+    (EACCES) must not be recorded as a success because root could open it."""
+    import json
+    import tempfile
+    with tempfile.TemporaryDirectory(dir="/tmp") as d:
+        d = Path(d)
+        d.chmod(0o755)
+        (d / "secret").write_text("s\n")
+        (d / "secret").chmod(0o600)
+        (d / "closed").mkdir(mode=0o700)
+        (d / "closed" / "f").write_text("f\n")
+        (d / "public").write_text("p\n")
+        (d / "public").chmod(0o644)
+        paths = [str(d / "secret"), str(d / "closed" / "f"), str(d / "public")]
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               PYTHON, "-c", PERM_APP, *paths]
+        res, db = trace(d, *cmd, out=d / "t.trace", extra_args=flags)
+        ok(res, db)
+        seen = json.loads(res.stdout)
+        assert seen["opens"] == [[paths[0], 13], [paths[1], 13], [paths[2], 0]], seen
+        py = [p for p in db.procs_of() if p["exe"] == PY_REAL][0]
+        for path, err in seen["opens"]:
+            got = sorted(r["err"] for r in db.files_of(py, mode="read", path=path, err=None))
+            assert got == [err], f"{path}: the app got errno {err}, the trace says {got}"
+        got = sorted(r["err"] for r in db.files_of(py, mode="stat", path=paths[0], err=None))
+        assert got == [13], f"access() as nobody failed with EACCES, the trace says {got}"
