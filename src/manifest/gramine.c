@@ -86,12 +86,20 @@ static const char *runtime_lib_mount(const char *path, char *out, size_t n)
 
 static void add_mount_for(struct uni *u, const char *path, const char *tmpdir)
 {
+	char dir[4096];
 	const char *vol = rules_volatile_root(path, tmpdir);
-	if (vol) {
-		strmap_put(&u->tmpfs, vol, NULL);
+	if (vol && strcmp(vol, path) == 0) {
+		strmap_put(&u->tmpfs, vol, NULL); /* the run's own temp files */
 		return;
 	}
-	char dir[4096];
+	if (vol) {
+		/* Something that was there before the run (an app unpacked in /tmp):
+		 * an identity mount of its top directory, on top of the tmpfs. */
+		const char *end = strchrnul(path + strlen(vol) + 1, '/');
+		snprintf(dir, sizeof(dir), "%.*s", (int)(end - path), path);
+		strmap_put(&u->mounts, dir, NULL);
+		return;
+	}
 	if (path_is_under(path, "/lib")) {
 		if (runtime_lib_mount(path, dir, sizeof(dir)))
 			strmap_put(&u->mounts, dir, NULL);
@@ -104,8 +112,10 @@ static void add_mount_for(struct uni *u, const char *path, const char *tmpdir)
 	strmap_put(&u->mounts, dir, NULL);
 }
 
+/* Reached only through a tmpfs mount, so never the host file. */
 static bool under_tmpfs(const struct uni *u, const char *path)
 {
+	strmap_foreach(&u->mounts, e) if (path_is_under(path, e->key)) return false;
 	strmap_foreach(&u->tmpfs, e) if (path_is_under(path, e->key)) return true;
 	return false;
 }
@@ -127,7 +137,8 @@ static void gather(const struct mf_model *m, struct uni *u, const char *tmpdir)
 			if (rules_is_pseudo(e->key))
 				continue;
 			add_mount_for(u, e->key, tmpdir);
-			if (!rules_volatile_root(e->key, tmpdir))
+			const char *vol = rules_volatile_root(e->key, tmpdir);
+			if (!vol || strcmp(vol, e->key) != 0) /* temp dirs are tmpfs mounts */
 				*strmap_put(&u->allowed, e->key, NULL) = (void *)(uintptr_t)(a->tree ? 2 : 1);
 		}
 		const struct strmap *sets[] = {&img->trusted, &img->gramine_stat};
@@ -210,20 +221,22 @@ static void put_mounts(struct buf *b, const struct mf_model *m, const struct uni
 	put_str(b, m->root->cwd);
 	put(b, "\nfs.mounts = [\n");
 	put(b, "  { type = \"chroot\", path = \"/lib\", uri = \"file:{{ gramine.runtimedir() }}\" },\n");
-	const char **keys = strmap_sorted_keys(&u->mounts);
+	/* Gramine applies mounts in order: temp dirs first, so that an app
+	 * directory inside one is mounted on top of the tmpfs. */
+	const char **keys = strmap_sorted_keys(&u->tmpfs);
+	for (size_t i = 0; keys[i]; i++) {
+		put(b, "  { type = \"tmpfs\", path = ");
+		put_str(b, keys[i]);
+		put(b, " },\n");
+	}
+	free(keys);
+	keys = strmap_sorted_keys(&u->mounts);
 	for (size_t i = 0; keys[i]; i++) {
 		put(b, "  { type = \"chroot\", path = ");
 		put_str(b, keys[i]);
 		put(b, ", uri = ");
 		cleanup_free char *uri = xasprintf("file:%s", keys[i]);
 		put_str(b, uri);
-		put(b, " },\n");
-	}
-	free(keys);
-	keys = strmap_sorted_keys(&u->tmpfs);
-	for (size_t i = 0; keys[i]; i++) {
-		put(b, "  { type = \"tmpfs\", path = ");
-		put_str(b, keys[i]);
 		put(b, " },\n");
 	}
 	free(keys);
