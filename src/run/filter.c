@@ -18,11 +18,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/personality.h>
 #include <seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/seccomp.h>
+#include <unistd.h>
 
 #define ALL -1, 0, 0
 #define M32 0xffffffffULL
@@ -101,21 +105,46 @@ static scmp_filter_ctx build(struct sg_err *err)
 	return ctx;
 }
 
-int filter_install(struct sg_err *err)
+int filter_export(struct sock_fprog *out, struct sg_err *err)
 {
 	scmp_filter_ctx ctx = build(err);
 	if (!ctx)
 		return -1;
-	int rc = seccomp_load(ctx);
-	if (rc < 0) {
+	/* libseccomp 2.5 exports to an fd only: through a memfd. */
+	int m = memfd_create("sgxpy-bpf", MFD_CLOEXEC);
+	if (m < 0) {
 		seccomp_release(ctx);
-		return sg_fail(err, "loading the seccomp filter: %s", strerror(-rc));
+		return sg_fail_errno(err, "memfd_create");
 	}
-	int fd = seccomp_notify_fd(ctx);
+	int rc = seccomp_export_bpf(ctx, m);
 	seccomp_release(ctx);
-	if (fd < 0)
-		return sg_fail(err, "seccomp listener fd missing");
-	return fd;
+	off_t size = lseek(m, 0, SEEK_END);
+	if (rc < 0 || size <= 0 || size % sizeof(struct sock_filter) != 0) {
+		close(m);
+		return sg_fail(err, "exporting the seccomp filter failed");
+	}
+	struct sock_filter *f = xmalloc((size_t)size);
+	if (pread(m, f, (size_t)size, 0) != size) {
+		close(m);
+		free(f);
+		return sg_fail_errno(err, "reading the seccomp filter");
+	}
+	close(m);
+	out->len = (unsigned short)(size / sizeof(struct sock_filter));
+	out->filter = f;
+	return 0;
+}
+
+int filter_load(const struct sock_fprog *prog)
+{
+	/* WAIT_KILLABLE_RECV (5.19): once the supervisor has received a
+	 * notification only a fatal signal interrupts the syscall, so an
+	 * injected fd is never lost to a restart. */
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, prog);
+	if (fd < 0 && errno == EINVAL)
+		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
+	return (int)fd;
 }
 
 bool filter_is_notified(int nr)

@@ -25,6 +25,7 @@
 #include "run/run.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -73,8 +74,11 @@ static int recv_fd(int sock, char *msg, size_t len)
 	return fd;
 }
 
+/* The parent has threads (hashing ahead): from fork to exec only syscalls and
+ * no allocation here. */
 static noreturn void child(int sock, pid_t parent, const char *prog, char **argv,
-			   struct landlock_plan *plan, const sigset_t *oldmask)
+			   struct landlock_plan *plan, const struct sock_fprog *filter,
+			   const sigset_t *oldmask)
 {
 	struct sg_err err = {{0}};
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -85,9 +89,11 @@ static noreturn void child(int sock, pid_t parent, const char *prog, char **argv
 	}
 	if (plan && landlock_plan_apply(plan, &err) < 0)
 		goto fail;
-	int listener = filter_install(&err);
-	if (listener < 0)
+	int listener = filter_load(filter);
+	if (listener < 0) {
+		sg_fail_errno(&err, "loading the seccomp filter");
 		goto fail;
+	}
 	send_fd(sock, listener, "ok");
 	close(listener);
 	char go;
@@ -98,7 +104,10 @@ static noreturn void child(int sock, pid_t parent, const char *prog, char **argv
 	execv(prog, argv);
 	/* The supervisor already said why if it refused; otherwise: */
 	int e = errno;
-	fprintf(stderr, "sgxpy: run: cannot execute %s: %s\n", prog, strerror(e));
+	const char *parts[] = {"sgxpy: run: cannot execute ", prog, ": ", strerror(e), "\n"};
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+		if (write(2, parts[i], strlen(parts[i])) < 0)
+			break;
 	_exit(e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 fail:
 	send_fd(sock, -1, err.msg);
@@ -106,7 +115,8 @@ fail:
 }
 
 int launch_child(const char *prog, char **argv, struct landlock_plan *plan,
-		 const void *oldmask, pid_t *pid_out, struct sg_err *err)
+		 const struct sock_fprog *filter, const void *oldmask, pid_t *pid_out,
+		 struct sg_err *err)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -121,7 +131,7 @@ int launch_child(const char *prog, char **argv, struct landlock_plan *plan,
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child(sv[1], parent, prog, argv, plan, oldmask);
+		child(sv[1], parent, prog, argv, plan, filter, oldmask);
 	}
 	close(sv[1]);
 	char msg[sizeof(err->msg)];

@@ -90,9 +90,13 @@ struct filter_row {
 extern const struct filter_row filter_table[];
 extern const size_t filter_table_len;
 
-/* Build and load the filter in the calling thread with a new listener; returns
- * the listener fd.  The calling process must have no_new_privs set. */
-int filter_install(struct sg_err *err);
+struct sock_fprog;
+/* Build the filter (libseccomp) into raw BPF, in the parent: the forked child
+ * then needs only async-signal-safe syscalls while the hash threads run. */
+int filter_export(struct sock_fprog *out, struct sg_err *err);
+/* In the child (no_new_privs set): load it with a new listener; returns the
+ * listener fd or -1 with errno. */
+int filter_load(const struct sock_fprog *prog);
 /* For tests and `--explain`: is syscall nr of the native arch intercepted? */
 bool filter_is_notified(int nr);
 
@@ -130,6 +134,8 @@ int verifier_new(int threads, bool seal, struct verifier **out, struct sg_err *e
 void verifier_free(struct verifier *v);
 /* Hash the image's trusted files on the worker threads, ahead of their use. */
 void verifier_prefetch(struct verifier *v, const struct bundle_image *img);
+/* Queue one path ahead of everything else (the program and its interpreter). */
+void verifier_prefetch_first(struct verifier *v, const char *path);
 /* Open path for reading (openat2, RESOLVE_NO_MAGICLINKS), check its bytes against
  * want (size, sha256) and return an fd to hand to the process: the opened fd, or
  * a sealed memfd copy in seal mode.  *mismatch tells a hash failure from an
@@ -183,7 +189,8 @@ struct run_opts {
  * then exec prog with argv.  Returns the listener fd; *pid the child.  mask: the
  * signal mask to restore in the child before exec. */
 int launch_child(const char *prog, char **argv, struct landlock_plan *plan,
-		 const void *oldmask, pid_t *pid, struct sg_err *err);
+		 const struct sock_fprog *filter, const void *oldmask, pid_t *pid,
+		 struct sg_err *err);
 
 /* The whole command; returns the exit status (CMD's, or EXIT_WRAP_FAIL). */
 int run_main(const struct run_opts *o);

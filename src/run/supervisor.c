@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -275,7 +276,9 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 		return;
 	}
 	struct decision dec;
-	policy_decide(p->img, write ? OP_OPEN_WRITE : OP_OPEN_READ, path, tgid_of(req->pid), &dec);
+	/* the tgid matters only for /proc paths: /proc/PID/status is not read per open */
+	pid_t tgid = strncmp(path, "/proc/", 6) == 0 ? tgid_of((pid_t)req->pid) : (pid_t)req->pid;
+	policy_decide(p->img, write ? OP_OPEN_WRITE : OP_OPEN_READ, path, tgid, &dec);
 	if (dec.verdict == V_DENY) {
 		/* A probe for a file that does not exist (pyvenv.cfg, ._pth, a
 		 * module on a later sys.path entry) gets what it would get
@@ -983,20 +986,32 @@ int run_main(const struct run_opts *o)
 	if (s.sigfd < 0)
 		goto fail_errno;
 
-	s.listener = launch_child(prog, o->argv, plan, &old, &s.root, &err);
+	/* Hashing starts now, on every core, before the child exists: the
+	 * program and its ELF interpreter first (the exec check waits for
+	 * them), then the root image's files, largest first. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (verifier_new(ncpu > 1 ? (int)ncpu : 1, o->seal, &s.v, &err) < 0)
+		goto fail;
+	verifier_prefetch(s.v, root);
+	{
+		char interp[PATH_MAX];
+		int fd = open(root->program, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && elf_interp(fd, interp, sizeof(interp)) == 0)
+			verifier_prefetch_first(s.v, interp);
+		if (fd >= 0)
+			close(fd);
+		verifier_prefetch_first(s.v, root->program);
+	}
+	struct sock_fprog filter = {0};
+	if (filter_export(&filter, &err) < 0)
+		goto fail;
+	s.listener = launch_child(prog, o->argv, plan, &filter, &old, &s.root, &err);
+	free(filter.filter);
 	if (s.listener < 0)
 		goto fail;
 	struct proc *rp = proc_put(&s, s.root);
 	rp->launcher = true;
 	rp->state = P_RUNNING;
-
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (verifier_new(ncpu > 1 ? (int)ncpu : 1, o->seal, &s.v, &err) < 0) {
-		kill(s.root, SIGKILL);
-		goto fail;
-	}
-	if (root)
-		verifier_prefetch(s.v, root);
 	status = supervise(&s);
 	unsigned long hashed, hits;
 	unsigned long long bytes;

@@ -336,14 +336,27 @@ void verifier_free(struct verifier *v)
 	free(v);
 }
 
+static int by_size_desc(const void *a, const void *b)
+{
+	const struct bundle_file *x = *(const struct bundle_file *const *)a;
+	const struct bundle_file *y = *(const struct bundle_file *const *)b;
+	return x->size < y->size ? 1 : x->size > y->size ? -1 : strcmp(x->path, y->path);
+}
+
 void verifier_prefetch(struct verifier *v, const struct bundle_image *img)
 {
-	if (!v->n_threads)
+	if (!v->n_threads || !img->n_trusted)
 		return;
+	/* Largest first: the big .so files are the long poles; the small files
+	 * the process needs before a worker gets to them, the supervisor
+	 * thread hashes itself (lookup_or_hash). */
+	const struct bundle_file **order = xcalloc(img->n_trusted, sizeof(*order));
+	for (size_t i = 0; i < img->n_trusted; i++)
+		order[i] = &img->trusted[i];
+	qsort(order, img->n_trusted, sizeof(*order), by_size_desc);
 	pthread_mutex_lock(&v->mu);
-	/* Largest first: the big .so files are the long poles. */
 	for (size_t i = 0; i < img->n_trusted; i++) {
-		const char *p = img->trusted[i].path;
+		const char *p = order[i]->path;
 		void **slot = strmap_get(&v->cache, p);
 		if (slot && ((struct centry *)*slot)->state != E_NONE)
 			continue;
@@ -355,6 +368,22 @@ void verifier_prefetch(struct verifier *v, const struct bundle_image *img)
 			v->head = j;
 		v->tail = j;
 	}
+	pthread_cond_broadcast(&v->work);
+	pthread_mutex_unlock(&v->mu);
+	free(order);
+}
+
+void verifier_prefetch_first(struct verifier *v, const char *path)
+{
+	if (!v->n_threads)
+		return;
+	struct job *j = xcalloc(1, sizeof(*j));
+	j->path = xstrdup(path);
+	pthread_mutex_lock(&v->mu);
+	j->next = v->head;
+	v->head = j;
+	if (!v->tail)
+		v->tail = j;
 	pthread_cond_broadcast(&v->work);
 	pthread_mutex_unlock(&v->mu);
 }
@@ -452,7 +481,7 @@ int verifier_open(struct verifier *v, const char *path, int extra_flags,
 		return m;
 	}
 	if (!(extra_flags & O_NONBLOCK))
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		fcntl(fd, F_SETFL, 0); /* a regular file opened O_RDONLY: no other status flag */
 	return fd;
 }
 
