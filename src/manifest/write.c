@@ -295,6 +295,29 @@ static char *index_json(const struct mf_model *m, const unsigned char gramine_sh
 
 /* ---- the directory ---- */
 
+static const char gramine_readme[] =
+	"# Running this app under Gramine\n"
+	"\n"
+	"`app.manifest.template` is a Gramine 1.8/1.9 manifest template for the traced\n"
+	"app.  On a machine with SGX and Gramine installed:\n"
+	"\n"
+	"    gramine-manifest app.manifest.template app.manifest\n"
+	"    gramine-sgx-sign --manifest app.manifest --output app.manifest.sgx\n"
+	"    gramine-sgx <program base name>\n"
+	"\n"
+	"**Gramine enforces only the union.**  Gramine runs every process of an app\n"
+	"from one manifest, so this template lists the union of the files of all the\n"
+	"app's processes: under Gramine a child (a shell, a worker) may read every file\n"
+	"any process of the app may read.  The per-process manifests in `../manifests/`\n"
+	"(each child held to its own files, each exec checked against its parent's\n"
+	"list) are enforced only by `sgxpy run`.\n"
+	"\n"
+	"Paths are listed as the app named them (symlinks and their targets both), with\n"
+	"the SHA-256 each file had when `sgxpy manifest` ran; `/proc`, `/sys`, `/dev`,\n"
+	"glibc (Gramine brings its own) and failed lookups are left out.  sgxpy's\n"
+	"`sgxpy verify` re-checks those hashes on this host.\n";
+
+
 static int write_file(const char *dir, const char *rel, const char *data, size_t len,
 		      struct sg_err *err)
 {
@@ -366,6 +389,7 @@ int mf_write_bundle(struct mf_model *m, const char *dir, struct sg_err *err)
 			return -1;
 	}
 	if (write_file(tmp, "gramine/app.manifest.template", gramine, glen, err) < 0 ||
+	    write_file(tmp, "gramine/README.md", gramine_readme, strlen(gramine_readme), err) < 0 ||
 	    write_file(tmp, "bundle.json", index, ilen, err) < 0)
 		return -1;
 	bool swapped;
