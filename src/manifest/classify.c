@@ -9,6 +9,7 @@
  *   modified by another image -> allowed read-only; read/exec/map of a regular
  *   file -> trusted (directory -> list); list; stat-only / probes -> stat. */
 #include "manifest/manifest.h"
+#include "common/json.h"
 #include "common/path.h"
 
 #include <errno.h>
@@ -67,6 +68,8 @@ struct ctx {
 	const char *tmpdir;
 	char **vanished;
 	size_t n_vanished, cap_vanished;
+	char **not_utf8; /* shown with \xNN */
+	size_t n_not_utf8, cap_not_utf8;
 };
 
 static void note_vanished(struct ctx *c, const char *path)
@@ -127,6 +130,11 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 	const char *rule;
 	if (under_any(path, o->exclude, o->n_exclude, NULL))
 		return;
+	if (!json_utf8_valid(path) && !under_any(path, o->allow, o->n_allow, NULL)) {
+		grow_array(&c->not_utf8, &c->cap_not_utf8, c->n_not_utf8, sizeof(char *));
+		c->not_utf8[c->n_not_utf8++] = json_utf8_escape(path);
+		return;
+	}
 	bool tree;
 	cleanup_free char *pseudo = rules_pseudo(path, &tree);
 	if (pseudo) {
@@ -320,7 +328,11 @@ int mf_classify(struct mf_model *m, struct sg_err *err)
 		prune_allowed(img);
 		prune_stat(img);
 	}
-	if (trust_untouched(&c, err) < 0)
+	if (c.n_not_utf8)
+		rc = sg_fail(err, "%zu path(s) are not valid UTF-8 and cannot be written to a JSON "
+			     "manifest, e.g. %s (leave them out with --exclude DIR, or allow their "
+			     "directory with --allow DIR)", c.n_not_utf8, c.not_utf8[0]);
+	if (rc == 0 && trust_untouched(&c, err) < 0)
 		rc = -1;
 	if (c.n_vanished)
 		qsort(c.vanished, c.n_vanished, sizeof(char *), cmp_strp);
@@ -337,5 +349,8 @@ int mf_classify(struct mf_model *m, struct sg_err *err)
 	for (size_t i = 0; i < c.n_vanished; i++)
 		free(c.vanished[i]);
 	free(c.vanished);
+	for (size_t i = 0; i < c.n_not_utf8; i++)
+		free(c.not_utf8[i]);
+	free(c.not_utf8);
 	return rc;
 }

@@ -577,3 +577,19 @@ def test_replaces_old_bundle_atomically(tmp_path, tree):
     (notbundle / "x").write_text("x")
     r = sgx("manifest", "-o", notbundle, tmp_path / "a.trace", check=4)
     assert "not an sgxpy bundle" in r.stderr and (notbundle / "x").exists()
+
+
+def test_non_utf8_path(tmp_path, tree):
+    """JSON cannot hold a non-UTF-8 name: a clear error naming it (\\xNN), and
+    --allow/--exclude of its directory as the way out."""
+    odd = os.fsencode(str(tree)) + b"/f\xff.txt"
+    with open(odd, "wb") as f:
+        f.write(b"x")
+    t = Trace(tmp_path / "u.trace")
+    t.new_run(["python3", "app.py"], tree)
+    python_proc(t, 1, tree / "app.py", tree, kind="root")
+    t.db.execute("INSERT INTO files VALUES(1,1,CAST(? AS TEXT),'read',0,NULL)", (odd,))
+    t.close()
+    r = sgx("manifest", "-o", tmp_path / "b", tmp_path / "u.trace", check=3)
+    assert "f\\xff.txt" in r.stderr and "UTF-8" in r.stderr
+    sgx("manifest", "-o", tmp_path / "b", "--allow", tree, tmp_path / "u.trace", check=0)
