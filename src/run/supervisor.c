@@ -23,6 +23,7 @@
 #include "common/image.h"
 #include "common/path.h"
 #include "common/strmap.h"
+#include "manifest/sign.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -905,10 +906,19 @@ int run_main(const struct run_opts *o)
 	struct landlock_plan *plan = NULL;
 	int status = EXIT_WRAP_FAIL;
 
+	/* The signature first, then the bundle, whose loader checks every
+	 * manifest's hash against bundle.json; the measurement the signature
+	 * covered must be the one loaded (bundle.json could change between). */
+	unsigned char signed_measurement[32];
+	if (o->key_path && (sign_check(o->bundle_dir, o->key_path, &err) != 0 ||
+			    bundle_measure(o->bundle_dir, signed_measurement, &err) < 0))
+		die(EXIT_WRAP_FAIL, "%s", err.msg);
 	if (bundle_load(o->bundle_dir, &s.b, &err) < 0)
 		die(EXIT_WRAP_FAIL, "%s", err.msg);
-	if (o->key_path)
-		die(EXIT_WRAP_FAIL, "--key: signature checking is not available in this build");
+	if (o->key_path && memcmp(signed_measurement, s.b->measurement, 32) != 0) {
+		bundle_release(s.b);
+		die(EXIT_WRAP_FAIL, "%s: bundle.json changed while it was being checked", o->bundle_dir);
+	}
 	for (char **e = environ; *e; e++) {
 		char name[128];
 		size_t n = strcspn(*e, "=");

@@ -131,10 +131,19 @@ static int open_nomagic(const char *path, int flags)
 	return fd;
 }
 
-static struct centry *entry(struct verifier *v, const char *path)
+/* The cache is keyed by inode, so a symlink and its target (both listed in a
+ * manifest) or two hard links are read and hashed once. */
+static void inode_name(const struct file_key *k, char name[64])
 {
+	snprintf(name, 64, "%lx:%lx", (unsigned long)k->dev, (unsigned long)k->ino);
+}
+
+static struct centry *entry(struct verifier *v, const struct file_key *k)
+{
+	char name[64];
+	inode_name(k, name);
 	int added;
-	void **slot = strmap_put(&v->cache, path, &added);
+	void **slot = strmap_put(&v->cache, name, &added);
 	if (added) {
 		struct centry *e = xcalloc(1, sizeof(*e));
 		e->memfd = -1;
@@ -255,25 +264,32 @@ static void *worker(void *arg)
 		v->head = j->next;
 		if (!v->head)
 			v->tail = NULL;
-		struct centry *e = entry(v, j->path);
-		if (e->state != E_NONE) {
-			free(j->path);
-			free(j);
-			continue;
-		}
-		e->state = E_PENDING;
 		pthread_mutex_unlock(&v->mu);
-		struct centry res = {.memfd = -1};
+		struct centry res = {.memfd = -1}, *e = NULL;
 		bool ok = false;
 		int fd = open_nomagic(j->path, O_RDONLY | O_NONBLOCK);
 		struct stat st;
+		struct file_key k;
 		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-			struct file_key k;
 			file_key_of(&st, &k);
-			ok = fill(v, j->path, fd, &k, &res) == 0;
+			pthread_mutex_lock(&v->mu);
+			e = entry(v, &k);
+			if (e->state == E_NONE)
+				e->state = E_PENDING; /* ours */
+			else
+				e = NULL; /* hashed or being hashed under another name */
+			pthread_mutex_unlock(&v->mu);
+			if (e)
+				ok = fill(v, j->path, fd, &k, &res) == 0;
 		}
 		if (fd >= 0)
 			close(fd);
+		if (!e) {
+			free(j->path);
+			free(j);
+			pthread_mutex_lock(&v->mu);
+			continue;
+		}
 		finish(v, e, &res, ok);
 		free(j->path);
 		free(j);
@@ -357,9 +373,6 @@ void verifier_prefetch(struct verifier *v, const struct bundle_image *img)
 	pthread_mutex_lock(&v->mu);
 	for (size_t i = 0; i < img->n_trusted; i++) {
 		const char *p = order[i]->path;
-		void **slot = strmap_get(&v->cache, p);
-		if (slot && ((struct centry *)*slot)->state != E_NONE)
-			continue;
 		struct job *j = xcalloc(1, sizeof(*j));
 		j->path = xstrdup(p);
 		if (v->tail)
@@ -394,7 +407,7 @@ static int lookup_or_hash(struct verifier *v, const char *path, int fd, const st
 			  unsigned char sha[32], int *memfd)
 {
 	pthread_mutex_lock(&v->mu);
-	struct centry *e = entry(v, path);
+	struct centry *e = entry(v, k);
 	while (e->state == E_PENDING)
 		pthread_cond_wait(&v->done, &v->mu);
 	if (e->state == E_DONE && file_key_equal(&e->key, k)) {

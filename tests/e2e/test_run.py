@@ -336,3 +336,23 @@ def test_no_landlock_flag_documented(tmp_path):
     assert res.returncode == 0 and "landlock off" in res.stderr
     res = L.run(bundle, cmd, tmp_path, "-v")
     assert "landlock ABI 7 (tested 7)" in res.stderr
+
+
+def test_key_checks_signature(tmp_path):
+    cmd = [PY, "-c", "pass"]
+    bundle = L.make_bundle(tmp_path / "b", cmd, tmp_path)
+    for k in ("k", "other"):
+        subprocess.run([L.SGXPY, "keygen", "-o", str(tmp_path / k)], check=True,
+                       capture_output=True)
+    res = L.run(bundle, cmd, tmp_path, "--key", str(tmp_path / "k.pub"))
+    assert res.returncode == 125 and "not signed" in res.stderr
+    subprocess.run([L.SGXPY, "sign", "--key", str(tmp_path / "k"), str(bundle)], check=True,
+                   capture_output=True)
+    assert L.run(bundle, cmd, tmp_path, "--key", str(tmp_path / "k.pub")).returncode == 0
+    res = L.run(bundle, cmd, tmp_path, "--key", str(tmp_path / "other.pub"))
+    assert res.returncode == 125 and "another key" in res.stderr
+    # a manifest edited after signing: its hash no longer matches bundle.json
+    mf = next((bundle / "manifests").iterdir())
+    mf.write_text(mf.read_text().replace('"stat":[]', '"stat":["/x"]'))
+    res = L.run(bundle, cmd, tmp_path, "--key", str(tmp_path / "k.pub"))
+    assert res.returncode == 125
