@@ -15,6 +15,7 @@ enum sys_kind {
 	SK_EXEC,    /* execve, execveat */
 	SK_MMAP,    /* PROT_EXEC mapping of a file */
 	SK_NOTE,    /* syscalls that go around path checks: recorded by name */
+	SK_CREDS,   /* set*id: the probes' credentials follow the app's */
 };
 
 /* Row options. */
@@ -26,6 +27,8 @@ enum {
 	SO_OPENHOW = 16, /* flags are in struct open_how at the flags argument */
 	SO_CREAT = 32,   /* creat(): flags are O_CREAT|O_WRONLY|O_TRUNC */
 	SO_EXACT = 64,   /* trapped only with --exact */
+	SO_NOTIFY = 128, /* read-only: a user notification instead of a ptrace stop */
+	SO_ACCESS = 256, /* access family: the mode follows the path argument */
 };
 
 struct sys_row {
@@ -48,8 +51,12 @@ extern const unsigned sys_table_len;
 int sys_row_by_name(const char *name);
 
 /* Build and load the filter into the calling process (a child about to exec).
- * with_stat: also stop on the stat family; exact: on every row.
+ * with_stat: also stop on the stat family; exact: on every row, all through
+ * ptrace.  With listener non-NULL, SO_NOTIFY rows (and read-only opens) go
+ * to a seccomp user-notification listener returned there.
  * Returns 0 or -errno. */
-int sys_filter_load(bool with_stat, bool exact);
+int sys_filter_load(bool with_stat, bool exact, int *listener);
+/* The SO_NOTIFY row of a native syscall number, or NULL. */
+const struct sys_row *sys_notify_row(long nr);
 
 #endif

@@ -9,12 +9,8 @@
  * PTRACE_CONT, or with PTRACE_SYSCALL when its row needs the result.
  * Threads live in an O(1) tid map; file records are deduplicated per image
  * in memory and reach the store in batched transactions. */
-#include "trace/tracer.h"
-#include "common/intmap.h"
-#include "common/path.h"
-#include "common/strmap.h"
 #include "trace/elf.h"
-#include "trace/syscalls.h"
+#include "trace/internal.h"
 #include "trace/tracee.h"
 
 #include <errno.h>
@@ -26,69 +22,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <stdnoreturn.h>
 
-#define FLUSH_EVERY 8192
-
-/* How a probe checks a path (see record_probed). */
-enum {
-	PROBE_NOFOLLOW = 1, /* lstat-like: a final symlink is the answer */
-	PROBE_DIR = 2,      /* O_DIRECTORY: anything else is ENOTDIR */
-	PROBE_OPEN_NOFOLLOW = 4, /* open(O_NOFOLLOW): a final symlink is ELOOP */
-};
 #define MAX_SHEBANG_DEPTH 4 /* the kernel's own limit (BINPRM recursion) */
-
-struct tproc {
-	int id, parent;
-	pid_t pid;
-	const char *kind;
-	char *exe, *argv_json, *env_json, *cwd;
-	int threads, max_threads;
-	long peak_rss_kb;
-	int exit_status;
-	const char *abi;
-	struct strmap seen; /* "mode\1err\1path" already recorded */
-	unsigned long records;
-	bool maps_read;
-};
-
-struct tthread {
-	pid_t tid, tgid;
-	struct tproc *proc;
-	/* A syscall waiting for its exit stop. */
-	int pending;          /* sys_table row, or -1 */
-	char *path, *path2;   /* resolved at entry */
-	const char *mode;     /* for opens: "read" / "write" / "stat" */
-	bool creating;        /* O_CREAT */
-	bool orphan;          /* seen before its creator's fork/clone event */
-};
-
-struct probe {
-	struct tproc *proc;
-	char *path;
-	const char *mode;
-	unsigned how; /* PROBE_* */
-};
-
-struct tracer {
-	struct store *st;
-	struct probe *probes; /* checks deferred until the tracee runs again */
-	size_t n_probes, cap_probes;
-	const struct tracer_opts *opts;
-	struct trace_stats *stats;
-	struct intmap threads;
-	struct intmap early_gone; /* orphans that exited before their creation event: tid -> tproc */
-	struct tproc **procs;
-	size_t n_procs, cap_procs;
-	pid_t root_pid;
-	int root_status;
-	unsigned long unflushed;
-	struct sg_err store_err;
-	bool store_failed;
-	bool exact_now; /* take the exit stop for this call's result */
-};
 
 /* ---- processes and threads ------------------------------------------- */
 
@@ -104,10 +46,19 @@ static struct tproc *proc_new(struct tracer *tr, const char *kind, int parent, p
 	p->exit_status = -1;
 	p->abi = "x86_64";
 	p->cwd = proc_link(pid, "cwd");
+	proc_read_creds(tr, p, pid);
 	grow_array(&tr->procs, &tr->cap_procs, tr->n_procs, sizeof(*tr->procs));
 	tr->procs[tr->n_procs++] = p;
 	tr->stats->processes++;
 	return p;
+}
+
+/* Credentials for the tracer's checks on p's behalf; the tracer's own if
+ * they cannot be read (then the checks answer as sgxpy's user). */
+void proc_read_creds(struct tracer *tr, struct tproc *p, pid_t tid)
+{
+	if (!creds_of_task(tid, &p->creds))
+		p->creds = tr->own_creds;
 }
 
 static void proc_free(struct tproc *p)
@@ -174,157 +125,6 @@ static struct tthread *thread_attach(struct tracer *tr, pid_t tid, struct tthrea
 	return t;
 }
 
-/* ---- records ---------------------------------------------------------- */
-
-static void record(struct tracer *tr, struct tproc *p, const char *path, const char *mode, int err,
-		   const char *target)
-{
-	if (!p || !path || (path[0] != '/' && strcmp(mode, "syscall") != 0))
-		return; /* sockets, pipes, anon inodes: not files */
-	char key[PATH_MAX + 48];
-	snprintf(key, sizeof(key), "%s\1%d\1%s", mode, err, path);
-	int added;
-	strmap_put(&p->seen, key, &added);
-	if (!added)
-		return;
-	if (target && strcmp(target, path) == 0)
-		target = NULL;
-	p->records++;
-	tr->stats->records++;
-	if (tr->store_failed)
-		return;
-	struct store_file f = {.proc = p->id, .path = path, .mode = mode, .err = err, .target = target};
-	if (store_add_file(tr->st, tr->st->run, &f, &tr->store_err) < 0 ||
-	    (++tr->unflushed >= FLUSH_EVERY && store_flush(tr->st, &tr->store_err) < 0))
-		tr->store_failed = true;
-	if (tr->unflushed >= FLUSH_EVERY)
-		tr->unflushed = 0;
-}
-
-/* Python loads DIR/__pycache__/NAME.TAG.pyc after a stat of DIR/NAME.py
- * that the default filter does not trap (too many stops): record that stat
- * as the tracer sees the source now, so the trace holds what the
- * interpreter checked (the .py's mtime and size validate the .pyc). */
-static void record_probed(struct tracer *tr, struct tproc *p, const char *path, const char *mode,
-			  unsigned how);
-
-static void record_pyc_source(struct tracer *tr, struct tproc *p, const char *pyc)
-{
-	const char *slash = strrchr(pyc, '/');
-	size_t len = strlen(pyc);
-	if (tr->opts->with_stat || !slash || len < 4 || strcmp(pyc + len - 4, ".pyc") != 0 ||
-	    slash - pyc < 12 || strncmp(slash - 12, "/__pycache__", 12) != 0)
-		return;
-	const char *name = slash + 1, *dot = strchr(name, '.');
-	char src[PATH_MAX];
-	int n = snprintf(src, sizeof(src), "%.*s/%.*s.py", (int)(slash - 12 - pyc), pyc,
-			 (int)(dot - name), name);
-	if (n > 0 && (size_t)n < sizeof(src))
-		record_probed(tr, p, src, "stat", 0);
-}
-
-/* Without an exit stop, the outcome is what the path is at the time of the
- * call: the tracer looks itself while the tracee is still stopped.  One
- * O_PATH open gives both the error and, through /proc/self/fd, the kernel's
- * resolved path (cheaper than realpath's lstat per component). */
-static void record_probed(struct tracer *tr, struct tproc *p, const char *path, const char *mode,
-			  unsigned how)
-{
-	bool nofollow = how & (PROBE_NOFOLLOW | PROBE_OPEN_NOFOLLOW);
-	cleanup_fd int fd = open(path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
-	int err = fd < 0 ? errno : 0;
-	struct stat sb;
-	if (!err && (how & (PROBE_DIR | PROBE_OPEN_NOFOLLOW)) && fstat(fd, &sb) < 0)
-		err = errno;
-	if (!err && (how & PROBE_OPEN_NOFOLLOW) && S_ISLNK(sb.st_mode))
-		err = ELOOP; /* O_PATH|O_NOFOLLOW opens the link itself; open() refuses */
-	if (!err && (how & PROBE_DIR) && !S_ISDIR(sb.st_mode))
-		err = ENOTDIR;
-	cleanup_free char *target = err || nofollow ? NULL : proc_fd_path(getpid(), fd);
-	record(tr, p, path, mode, err, target);
-	if (err == 0 && strcmp(mode, "read") == 0)
-		record_pyc_source(tr, p, path);
-}
-
-/* Probes run after the tracee is resumed, in parallel with it: they look at
- * the file system, not at the tracee, whose memory and fd table were read
- * before resuming.  (The answer is as racy before as after: the call itself
- * runs concurrently with any probe.) */
-static void defer_probe(struct tracer *tr, struct tproc *p, char *path, const char *mode,
-			unsigned how)
-{
-	grow_array(&tr->probes, &tr->cap_probes, tr->n_probes, sizeof(*tr->probes));
-	tr->probes[tr->n_probes++] = (struct probe){p, path, mode, how};
-}
-
-static void run_probes(struct tracer *tr)
-{
-	for (size_t i = 0; i < tr->n_probes; i++) {
-		struct probe *pr = &tr->probes[i];
-		record_probed(tr, pr->proc, pr->path, pr->mode, pr->how);
-		free(pr->path);
-	}
-	tr->n_probes = 0;
-}
-
-/* Executable file mappings, read from /proc/PID/maps when an image ends
- * (exit, or exec replacing it): mmap itself is not trapped, since every
- * mapped file was opened first and the stops would cost more than this. */
-static void record_maps(struct tracer *tr, struct tproc *p)
-{
-	char path[64];
-	cleanup_free char *maps = NULL;
-	if (!p || p->maps_read || (!p->exe && strcmp(p->kind, "root") == 0))
-		return; /* nothing yet, or sgxpy's own image before the first exec */
-	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
-	if (read_file(path, &maps, NULL, NULL) < 0)
-		return;
-	p->maps_read = true;
-	for (char *line = maps; line && *line;) {
-		char *next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		char perms[8] = "";
-		int off = 0;
-		/* address perms offset dev inode path */
-		if (sscanf(line, "%*s %7s %*s %*s %*s %n", perms, &off) == 1 && perms[2] == 'x' && off > 0 &&
-		    line[off] == '/' && !strstr(line + off, " (deleted)"))
-			record(tr, p, line + off, "map", 0, NULL);
-		line = next;
-	}
-}
-
-/* ---- syscall arguments ------------------------------------------------ */
-
-static int arg_int(const struct __ptrace_syscall_info *si, int i)
-{
-	/* Compare the low 32 bits only: a 32-bit AT_FDCWD arrives as 4294967196. */
-	return (int)(uint32_t)si->seccomp.args[i];
-}
-
-/* Absolute, normal path for (dirfd, path) as the tracee sees it. */
-static char *resolve_at(pid_t tid, int dirfd, const char *path)
-{
-	if (!path)
-		return NULL;
-	if (path[0] == '/')
-		return path_resolve(NULL, path);
-	cleanup_free char *base = dirfd == AT_FDCWD || dirfd == -1 ? proc_link(tid, "cwd")
-								    : proc_fd_path(tid, dirfd);
-	if (!base || base[0] != '/')
-		return NULL;
-	return path_resolve(base, path);
-}
-
-static char *read_path_arg(pid_t tid, const struct __ptrace_syscall_info *si, int dirfd_arg, int path_arg)
-{
-	cleanup_free char *raw = tracee_read_string(tid, si->seccomp.args[path_arg]);
-	if (!raw || raw[0] == '\0')
-		return NULL; /* bad pointer, or "" with AT_EMPTY_PATH: an fd, not a path */
-	int dirfd = dirfd_arg >= 0 ? arg_int(si, dirfd_arg) : AT_FDCWD;
-	return resolve_at(tid, dirfd, raw);
-}
-
 static bool wants_exit(const struct tracer *tr, const struct sys_row *row)
 {
 	return (row->opt & SO_EXIT) || (tr->exact_now && (row->opt & SO_RESULT));
@@ -333,16 +133,16 @@ static bool wants_exit(const struct tracer *tr, const struct sys_row *row)
 /* ---- entry handlers: return true to take the exit stop ----------------- */
 
 static bool on_open(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		    const struct __ptrace_syscall_info *si)
+		    const uint64_t *args)
 {
 	uint64_t flags = O_CREAT | O_WRONLY | O_TRUNC;
 	if (row->opt & SO_OPENHOW) {
-		if (tracee_read(t->tid, si->seccomp.args[row->flags], &flags, sizeof(flags)) < 0)
+		if (tracee_read(t->tid, args[row->flags], &flags, sizeof(flags)) < 0)
 			return false;
 	} else if (!(row->opt & SO_CREAT)) {
-		flags = (uint32_t)si->seccomp.args[row->flags];
+		flags = (uint32_t)args[row->flags];
 	}
-	char *path = read_path_arg(t->tid, si, row->dirfd, row->path);
+	char *path = read_path_arg(t->tid, args, row->dirfd, row->path);
 	if (!path)
 		return false;
 	const char *mode = (flags & O_PATH) ? "stat"
@@ -356,71 +156,62 @@ static bool on_open(struct tracer *tr, struct tthread *t, const struct sys_row *
 		t->creating = creating;
 		return true;
 	}
-	bool opendir = (flags & O_DIRECTORY) && !(flags & O_PATH);
-	unsigned how = opendir ? PROBE_DIR : 0;
-	if (flags & O_NOFOLLOW)
-		how |= (flags & O_PATH) ? PROBE_NOFOLLOW : PROBE_OPEN_NOFOLLOW;
-	if (opendir) /* getdents is not trapped by default: see syscalls.c */
-		defer_probe(tr, t->proc, xstrdup(path), "list", how);
-	defer_probe(tr, t->proc, path, mode, how);
+	defer_open_probes(&tr->probes, t->proc, path, flags);
 	return false;
 }
 
 static bool on_path(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		    const struct __ptrace_syscall_info *si)
+		    const uint64_t *args)
 {
-	char *path = read_path_arg(t->tid, si, row->dirfd, row->path);
+	char *path = read_path_arg(t->tid, args, row->dirfd, row->path);
 	if (!path)
 		return false;
-	bool nofollow = row->opt & SO_NOFOLLOW;
-	if (row->flags >= 0 && (arg_int(si, row->flags) & AT_SYMLINK_NOFOLLOW))
-		nofollow = true;
 	if (wants_exit(tr, row)) {
 		t->pending = (int)(row - sys_table);
 		t->path = path;
 		return true;
 	}
-	defer_probe(tr, t->proc, path, row->mode, nofollow ? PROBE_NOFOLLOW : 0);
+	defer_probe(&tr->probes, t->proc, path, row->mode, path_probe_how(row, args));
 	return false;
 }
 
 static bool on_path2(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		     const struct __ptrace_syscall_info *si)
+		     const uint64_t *args)
 {
 	(void)tr;
-	t->path = read_path_arg(t->tid, si, row->dirfd, row->path);
-	t->path2 = read_path_arg(t->tid, si, row->dirfd2, row->path2);
+	t->path = read_path_arg(t->tid, args, row->dirfd, row->path);
+	t->path2 = read_path_arg(t->tid, args, row->dirfd2, row->path2);
 	t->pending = (int)(row - sys_table);
 	return true;
 }
 
 static bool on_symlink(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		       const struct __ptrace_syscall_info *si)
+		       const uint64_t *args)
 {
 	(void)tr;
-	t->path2 = tracee_read_string(t->tid, si->seccomp.args[row->path]); /* link text */
-	t->path = read_path_arg(t->tid, si, row->dirfd2, row->path2);
+	t->path2 = tracee_read_string(t->tid, args[row->path]); /* link text */
+	t->path = read_path_arg(t->tid, args, row->dirfd2, row->path2);
 	t->pending = (int)(row - sys_table);
 	return true;
 }
 
 static bool on_fd(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		  const struct __ptrace_syscall_info *si)
+		  const uint64_t *args)
 {
-	cleanup_free char *path = proc_fd_path(t->tid, arg_int(si, row->path));
+	cleanup_free char *path = proc_fd_path(t->tid, arg_int(args, row->path));
 	record(tr, t->proc, path, row->mode, 0, NULL);
 	return false;
 }
 
 static bool on_exec(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		    const struct __ptrace_syscall_info *si)
+		    const uint64_t *args)
 {
 	/* The image may be gone after this call: note its mappings now (a
 	 * forked copy's are its parent's, noted when the parent ends). */
 	if (t->proc && t->proc->exe)
 		record_maps(tr, t->proc);
-	cleanup_free char *raw = tracee_read_string(t->tid, si->seccomp.args[row->path]);
-	int dirfd = row->dirfd >= 0 ? arg_int(si, row->dirfd) : AT_FDCWD;
+	cleanup_free char *raw = tracee_read_string(t->tid, args[row->path]);
+	int dirfd = row->dirfd >= 0 ? arg_int(args, row->dirfd) : AT_FDCWD;
 	if (raw && raw[0] == '\0' && row->dirfd >= 0)
 		t->path = proc_fd_path(t->tid, dirfd); /* execveat(fd, "", AT_EMPTY_PATH) */
 	else if (raw)
@@ -430,26 +221,35 @@ static bool on_exec(struct tracer *tr, struct tthread *t, const struct sys_row *
 }
 
 static bool on_mmap(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		    const struct __ptrace_syscall_info *si)
+		    const uint64_t *args)
 {
-	cleanup_free char *path = proc_fd_path(t->tid, arg_int(si, row->path));
+	cleanup_free char *path = proc_fd_path(t->tid, arg_int(args, row->path));
 	record(tr, t->proc, path, row->mode, 0, NULL);
 	return false;
 }
 
 static bool on_note(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		    const struct __ptrace_syscall_info *si)
+		    const uint64_t *args)
 {
-	(void)si;
+	(void)args;
 	record(tr, t->proc, row->name, row->mode, 0, NULL);
 	return false;
 }
 
+static bool on_creds(struct tracer *tr, struct tthread *t, const struct sys_row *row,
+		     const uint64_t *args)
+{
+	(void)tr, (void)args;
+	t->pending = (int)(row - sys_table);
+	return true;
+}
+
 typedef bool (*entry_fn)(struct tracer *, struct tthread *, const struct sys_row *,
-			 const struct __ptrace_syscall_info *);
+			 const uint64_t *);
 static const entry_fn entry_handlers[] = {
 	[SK_OPEN] = on_open,   [SK_PATH] = on_path, [SK_PATH2] = on_path2, [SK_SYMLINK] = on_symlink,
 	[SK_FD] = on_fd,       [SK_EXEC] = on_exec, [SK_MMAP] = on_mmap,   [SK_NOTE] = on_note,
+	[SK_CREDS] = on_creds,
 };
 
 /* A syscall from the i386 or x32 entry points: same rows, found by name. */
@@ -477,7 +277,7 @@ static bool on_seccomp_stop(struct tracer *tr, struct tthread *t)
 	if (row < 0 || (unsigned)row >= sys_table_len)
 		return false;
 	thread_clear_pending(t);
-	return entry_handlers[sys_table[row].kind](tr, t, &sys_table[row], &si);
+	return entry_handlers[sys_table[row].kind](tr, t, &sys_table[row], si.seccomp.args);
 }
 
 /* ---- exit stops ------------------------------------------------------- */
@@ -518,6 +318,9 @@ static void on_syscall_exit(struct tracer *tr, struct tthread *t)
 		break;
 	case SK_SYMLINK:
 		record(tr, p, t->path, row->mode, err, t->path2);
+		break;
+	case SK_CREDS:
+		proc_read_creds(tr, p, t->tid);
 		break;
 	case SK_EXEC: /* only a failed exec gets here: success is PTRACE_EVENT_EXEC */
 		record(tr, p, t->path, row->mode, err, NULL);
@@ -599,6 +402,7 @@ static void on_exec_event(struct tracer *tr, struct tthread *t)
 	free(p->cwd);
 	p->cwd = proc_link(t->tid, "cwd");
 	p->exe = proc_link(t->tid, "exe");
+	proc_read_creds(tr, p, t->tid);
 	p->argv_json = proc_cmdline_json(t->tid);
 	p->env_json = proc_environ_json(t->tid);
 	record(tr, p, named ? named : p->exe, "exec", 0, p->exe);
@@ -725,7 +529,7 @@ static void handle_stop(struct tracer *tr, pid_t tid, int status)
 	}
 	/* ESRCH: the tracee died meanwhile; its exit comes through waitpid. */
 	ptrace(resume, tid, 0, inject);
-	run_probes(tr);
+	run_probes(tr, &tr->probes);
 }
 
 static int check_kernel(struct sg_err *err)
@@ -740,36 +544,99 @@ static int check_kernel(struct sg_err *err)
 	return 0;
 }
 
-static pid_t start_child(const char *program, char **argv, const struct tracer_opts *opts,
-			 struct sg_err *err)
+/* Pass the listener fd from the child to the tracer (it is close-on-exec,
+ * so it must travel before the child execs). */
+static void send_fd(int sock, int fd)
 {
-	int go[2];
+	char byte = 'l';
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {0};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	TEMP_FAILURE_RETRY(sendmsg(sock, &msg, MSG_NOSIGNAL));
+}
+
+static int recv_fd(int sock)
+{
+	char byte;
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	if (TEMP_FAILURE_RETRY(recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) <= 0)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+static noreturn void child_main(int go, int sock, const char *program, char **argv,
+				const struct tracer_opts *opts)
+{
+	char c;
+	/* Wait until the tracer is attached: a trapped syscall without a
+	 * tracer would fail with ENOSYS. */
+	if (read(go, &c, 1) != 1)
+		_exit(EXIT_WRAP_FAIL);
+	int listener = -1;
+	int rc = sys_filter_load(opts->with_stat, opts->exact, sock >= 0 ? &listener : NULL);
+	if (rc < 0) {
+		fprintf(stderr, "sgxpy: trace: cannot install the seccomp filter: %s\n", strerror(-rc));
+		_exit(EXIT_WRAP_FAIL);
+	}
+	if (sock >= 0) {
+		send_fd(sock, listener);
+		close(listener);
+		close(sock);
+	}
+	execv(program, argv);
+	int e = errno;
+	fprintf(stderr, "sgxpy: trace: cannot execute %s: %s\n", program, strerror(e));
+	_exit(e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/* Fork the command's process, attach to it, let it install the filter and
+ * exec.  *listener gets the user-notification fd (-1 in --exact mode). */
+static pid_t start_child(const char *program, char **argv, const struct tracer_opts *opts,
+			 int *listener, struct sg_err *err)
+{
+	int go[2], sock[2] = {-1, -1};
+	*listener = -1;
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return sg_fail_errno(err, "pipe");
-	pid_t pid = fork();
-	if (pid < 0) {
+	if (!opts->exact && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
 		close(go[0]);
 		close(go[1]);
-		return sg_fail_errno(err, "fork");
+		return sg_fail_errno(err, "socketpair");
 	}
+	pid_t pid = fork();
 	if (pid == 0) {
-		char c;
 		close(go[1]);
-		/* Wait until the tracer is attached: a trapped syscall without a
-		 * tracer would fail with ENOSYS. */
-		if (read(go[0], &c, 1) != 1)
-			_exit(EXIT_WRAP_FAIL);
-		int rc = sys_filter_load(opts->with_stat, opts->exact);
-		if (rc < 0) {
-			fprintf(stderr, "sgxpy: trace: cannot install the seccomp filter: %s\n", strerror(-rc));
-			_exit(EXIT_WRAP_FAIL);
-		}
-		execv(program, argv);
-		int e = errno;
-		fprintf(stderr, "sgxpy: trace: cannot execute %s: %s\n", program, strerror(e));
-		_exit(e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+		if (sock[0] >= 0)
+			close(sock[0]);
+		child_main(go[0], sock[1], program, argv, opts);
 	}
 	close(go[0]);
+	if (sock[1] >= 0)
+		close(sock[1]);
+	if (pid < 0) {
+		sg_fail_errno(err, "fork");
+		goto fail;
+	}
 	long options = PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK |
 		       PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
 		       PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD;
@@ -778,16 +645,26 @@ static pid_t start_child(const char *program, char **argv, const struct tracer_o
 				   "container's seccomp profile or Yama?)");
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		close(go[1]);
-		return -1;
+		goto fail;
 	}
 	if (write(go[1], "g", 1) != 1) {
-		close(go[1]);
+		sg_fail_errno(err, "cannot start the command");
 		kill(pid, SIGKILL);
-		return sg_fail_errno(err, "cannot start the command");
+		goto fail;
 	}
 	close(go[1]);
+	/* The child sends the listener before it execs; EOF if it failed
+	 * (its exit then reaches the loop as usual). */
+	if (sock[0] >= 0) {
+		*listener = recv_fd(sock[0]);
+		close(sock[0]);
+	}
 	return pid;
+fail:
+	close(go[1]);
+	if (sock[0] >= 0)
+		close(sock[0]);
+	return -1;
 }
 
 static int save_procs(struct tracer *tr, struct sg_err *err)
@@ -811,7 +688,7 @@ static void tracer_free(struct tracer *tr)
 	intmap_foreach(&tr->threads, e) thread_free(e->value);
 	intmap_free(&tr->threads);
 	intmap_free(&tr->early_gone);
-	free(tr->probes);
+	free_probes(&tr->probes);
 	for (size_t i = 0; i < tr->n_procs; i++)
 		proc_free(tr->procs[i]);
 	free(tr->procs);
@@ -822,14 +699,26 @@ int tracer_run(struct store *st, const char *program, char **argv, const struct 
 {
 	if (check_kernel(err) < 0)
 		return -1;
-	struct tracer tr = {.st = st, .opts = opts, .stats = stats, .root_status = -1};
-	pid_t root = start_child(program, argv, opts, err);
+	struct tracer tr = {.st = st, .opts = opts, .stats = stats, .root_status = -1,
+			    .notify_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+	if (!creds_of_task((pid_t)syscall(SYS_gettid), &tr.own_creds))
+		return sg_fail(err, "cannot read this process's credentials from /proc");
+	int listener;
+	pid_t root = start_child(program, argv, opts, &listener, err);
 	if (root < 0)
 		return -1;
 	tr.root_pid = root;
 	setup_signals(root);
-
+	pthread_mutex_lock(&tr.lock);
 	thread_attach(&tr, root, NULL);
+	pthread_mutex_unlock(&tr.lock);
+	if (listener >= 0 && notify_start(&tr, listener, err) < 0) {
+		kill(root, SIGKILL);
+		while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+			;
+		tracer_free(&tr);
+		return -1;
+	}
 
 	for (;;) {
 		int status;
@@ -839,11 +728,14 @@ int tracer_run(struct store *st, const char *program, char **argv, const struct 
 				continue;
 			break; /* ECHILD: the whole tree is gone */
 		}
+		pthread_mutex_lock(&tr.lock);
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			on_thread_gone(&tr, tid, status);
 		else if (WIFSTOPPED(status))
 			handle_stop(&tr, tid, status);
+		pthread_mutex_unlock(&tr.lock);
 	}
+	notify_stop(&tr);
 	forward_to = 0;
 	int rc = tr.root_status;
 	if (tr.store_failed)

@@ -13,7 +13,7 @@ struct tracer_opts {
 };
 
 struct trace_stats {
-	unsigned long stops, exit_stops, records, processes, threads, execs;
+	unsigned long stops, exit_stops, notifications, records, processes, threads, execs;
 };
 
 /* Trace `program` (already resolved) with argv.  Writes into st (a store with
