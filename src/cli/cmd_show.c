@@ -185,6 +185,26 @@ static json_t *load_trace(const char *path, struct sg_err *err)
 
 /* ---- human view ------------------------------------------------------- */
 
+/* One line per process: control characters (a -c program's newlines) are
+ * shown as C escapes, long arguments cut at 60 bytes. */
+static void print_arg(const char *s)
+{
+	size_t shown = 0;
+	for (; *s && shown < 60; s++, shown++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\t')
+			fputs("\\t", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+	if (*s)
+		fputs("...", stdout);
+}
+
 static void print_argv(json_t *argv)
 {
 	size_t i;
@@ -196,8 +216,7 @@ static void print_argv(json_t *argv)
 			continue;
 		if (i > 0)
 			putchar(' ');
-		int len = (int)strlen(s);
-		printf("%.*s%s", len > 60 ? 60 : len, s, len > 60 ? "..." : "");
+		print_arg(s);
 	}
 }
 
