@@ -73,7 +73,8 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
 
-# The main job on the bundled example: trace it, then make its bundle.
+# The main job on the bundled example: trace it, make its bundle, check it
+# against this host, and run the app protected.
 DEMO := $(B)/demo
 demo: all
 	@mkdir -p $(DEMO)
@@ -82,6 +83,7 @@ demo: all
 	$(B)/sgxpy manifest -o $(DEMO)/hello.bundle $(DEMO)/hello.trace
 	$(B)/sgxpy show $(DEMO)/hello.bundle
 	$(B)/sgxpy verify $(DEMO)/hello.bundle
+	$(B)/sgxpy run $(DEMO)/hello.bundle -- $(PY) examples/hello/app.py
 
 check-asan:
 	$(MAKE) asan
