@@ -593,3 +593,35 @@ def test_non_utf8_path(tmp_path, tree):
     r = sgx("manifest", "-o", tmp_path / "b", tmp_path / "u.trace", check=3)
     assert "f\\xff.txt" in r.stderr and "UTF-8" in r.stderr
     sgx("manifest", "-o", tmp_path / "b", "--allow", tree, tmp_path / "u.trace", check=0)
+
+
+def _root(t, exe="/usr/bin/true", argv=("true",)):
+    t.proc(1, "root", None, exe, list(argv) if argv else None, "/")
+
+
+DAMAGED = {
+    "argv not JSON": (lambda t: (_root(t), t.db.execute("UPDATE procs SET argv='{x'")), "argv"),
+    "unknown kind": (lambda t: t.proc(1, "weird", None, "/usr/bin/true", ["true"], "/"), "weird"),
+    "orphan fork": (lambda t: (_root(t), t.proc(2, "fork", 7)), "process 2"),
+    "parent loop": (lambda t: (_root(t), t.proc(2, "fork", 3), t.proc(3, "fork", 2)), "process 2"),
+    "unknown mode": (lambda t: (_root(t), t.file(1, "/etc/passwd", "frob")), "frob"),
+    "relative path": (lambda t: (_root(t), t.file(1, "etc/passwd", "read")), "etc/passwd"),
+    "dot-dot path": (lambda t: (_root(t), t.file(1, "/etc/../passwd", "read")), "/etc/../passwd"),
+    "missing proc": (lambda t: (_root(t), t.file(9, "/etc/passwd", "read")), "process 9"),
+    "no process": (lambda t: None, "no process"),
+    "no exe": (lambda t: t.proc(1, "root", None, None, ["true"], "/"), "exe"),
+    "two roots": (lambda t: (_root(t), t.new_run(["x"], "/"), _root(t, "/usr/bin/false", ["false"])),
+                  "same program"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_damaged_trace_rows(tmp_path, case):
+    build, word = DAMAGED[case]
+    t = Trace(tmp_path / "d.trace")
+    t.new_run(["x"], "/")
+    build(t)
+    t.close()
+    r = sgx("manifest", "-o", tmp_path / "b", tmp_path / "d.trace", check=3)
+    assert r.stderr.startswith("sgxpy: manifest: ") and "d.trace" in r.stderr and word in r.stderr
+    assert not (tmp_path / "b").exists()
