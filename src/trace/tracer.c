@@ -195,6 +195,7 @@ static bool on_symlink(struct tracer *tr, struct tthread *t, const struct sys_ro
 	return true;
 }
 
+/* The file behind an fd argument: getdents, fchdir, and mmap (fd is arg 4). */
 static bool on_fd(struct tracer *tr, struct tthread *t, const struct sys_row *row,
 		  const uint64_t *args)
 {
@@ -220,14 +221,6 @@ static bool on_exec(struct tracer *tr, struct tthread *t, const struct sys_row *
 	return true;
 }
 
-static bool on_mmap(struct tracer *tr, struct tthread *t, const struct sys_row *row,
-		    const uint64_t *args)
-{
-	cleanup_free char *path = proc_fd_path(t->tid, arg_int(args, row->path));
-	record(tr, t->proc, path, row->mode, 0, NULL);
-	return false;
-}
-
 static bool on_note(struct tracer *tr, struct tthread *t, const struct sys_row *row,
 		    const uint64_t *args)
 {
@@ -248,7 +241,7 @@ typedef bool (*entry_fn)(struct tracer *, struct tthread *, const struct sys_row
 			 const uint64_t *);
 static const entry_fn entry_handlers[] = {
 	[SK_OPEN] = on_open,   [SK_PATH] = on_path, [SK_PATH2] = on_path2, [SK_SYMLINK] = on_symlink,
-	[SK_FD] = on_fd,       [SK_EXEC] = on_exec, [SK_MMAP] = on_mmap,   [SK_NOTE] = on_note,
+	[SK_FD] = on_fd,       [SK_EXEC] = on_exec, [SK_MMAP] = on_fd,     [SK_NOTE] = on_note,
 	[SK_CREDS] = on_creds,
 };
 
