@@ -295,6 +295,17 @@ def test_gramine_template(subproc):
     for old in ("thread_num", "trusted_checksum"):
         assert old not in sgxk
     assert "mount" not in g["fs"]
+    # Closed schema: only keys Gramine's manifest checker knows (1.8/1.9).
+    known = {"libos": {"entrypoint"}, "loader": {"entrypoint", "log_level", "argv", "env"},
+             "fs": {"start_dir", "mounts"},
+             "sgx": {"enclave_size", "max_threads", "file_check_policy", "trusted_files",
+                     "allowed_files"}}
+    assert set(g) <= set(known)
+    for k, v in g.items():
+        assert set(v) <= known[k], (k, set(v) - known[k])
+    assert all(isinstance(v, str) for v in g["loader"]["env"].values())
+    for m in mounts:
+        assert set(m) <= {"type", "path", "uri"} and m["type"] in ("chroot", "tmpfs")
 
 
 # --------------------------------------------------------------- verify/sign
