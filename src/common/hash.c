@@ -3,8 +3,8 @@
  * Throughput matters (the manifest stage hashes every trusted file):
  *   - files are read in 256 KiB blocks into a per-thread buffer that stays in
  *     L2 between the copy and the hash (measured faster than 1 MiB blocks;
- *     mmap was slower with two threads, every munmap shooting down the other
- *     thread's TLB);
+ *     mmap measured no faster with two threads, and a file truncated while
+ *     mapped would kill us with SIGBUS);
  *   - the SHA-256 implementation is fetched once (OpenSSL 3 otherwise looks
  *     it up at every init);
  *   - files go to threads largest first, so one big .so does not end last. */
