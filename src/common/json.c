@@ -2,7 +2,6 @@
 #include "common/json.h"
 #include "common/path.h"
 
-#include <stdio.h>
 #include <string.h>
 
 char *json_canonical(const json_t *v, size_t *len)
@@ -24,52 +23,6 @@ char *json_canonical(const json_t *v, size_t *len)
 json_t *json_str_checked(const char *s)
 {
 	return json_string(s);
-}
-
-/* Length of the UTF-8 sequence at s, or 0 if it is not a valid one
- * (overlong forms, surrogates and code points above U+10FFFF refused). */
-static size_t utf8_seq(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-	if (!n || s[0] > 0xf4)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return n;
-}
-
-bool json_utf8_valid(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_seq(p);
-		if (!n)
-			return false;
-		p += n;
-	}
-	return true;
-}
-
-char *json_utf8_escape(const char *s)
-{
-	char *out = xmalloc(4 * strlen(s) + 1), *o = out;
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_seq(p);
-		if (n) {
-			memcpy(o, p, n);
-			o += n;
-			p += n;
-		} else {
-			o += sprintf(o, "\\x%02x", *p++);
-		}
-	}
-	*o = '\0';
-	return out;
 }
 
 static const char *type_name(json_type t)

@@ -18,11 +18,6 @@ char *json_canonical(const json_t *v, size_t *len);
  * callers turn NULL into an error naming the path. */
 json_t *json_str_checked(const char *s);
 
-/* True if s is valid UTF-8 (what JSON strings, and so manifests, can hold). */
-bool json_utf8_valid(const char *s);
-/* s with every byte that is not part of valid UTF-8 shown as \\xNN (for messages). */
-char *json_utf8_escape(const char *s);
-
 /* Typed member access.  `field` names the member for messages (e.g. "trusted[3].path").
  * On failure: -1 and err = "<file>: <field>: <problem>". */
 int jreq(const json_t *obj, const char *key, json_type type, const char *file,

@@ -9,8 +9,8 @@
  *   modified by another image -> allowed read-only; read/exec/map of a regular
  *   file -> trusted (directory -> list); list; stat-only / probes -> stat. */
 #include "manifest/manifest.h"
-#include "common/json.h"
 #include "common/path.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -130,9 +130,9 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 	const char *rule;
 	if (under_any(path, o->exclude, o->n_exclude, NULL))
 		return;
-	if (!json_utf8_valid(path) && !under_any(path, o->allow, o->n_allow, NULL)) {
+	if (!utf8_valid(path) && !under_any(path, o->allow, o->n_allow, NULL)) {
 		grow_array(&c->not_utf8, &c->cap_not_utf8, c->n_not_utf8, sizeof(char *));
-		c->not_utf8[c->n_not_utf8++] = json_utf8_escape(path);
+		c->not_utf8[c->n_not_utf8++] = utf8_escape(path);
 		return;
 	}
 	bool tree;
