@@ -11,8 +11,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -348,6 +350,11 @@ static int install_dir(const char *tmp, const char *dir, bool *swapped, struct s
 	return 0;
 }
 
+static int write_dir(const struct mf_model *m, const char *tmp, const char *final,
+		     const char *gramine, size_t glen, const char *index, size_t ilen,
+		     bool *leftover, struct sg_err *err);
+static void remove_tree(const char *path);
+
 int mf_write_bundle(struct mf_model *m, const char *dir, struct sg_err *err)
 {
 	struct mf_image **order = merkle_order(m);
@@ -368,14 +375,55 @@ int mf_write_bundle(struct mf_model *m, const char *dir, struct sg_err *err)
 	if (!index)
 		return sg_fail(err, "cannot encode bundle.json");
 
+	/* From creating the temporary directory to removing whatever is left
+	 * (a failed attempt, or the previous bundle after an exchange), hold off
+	 * Ctrl-C and friends: no half bundle or stray directory survives them. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	size_t dlen = strlen(dir);
 	while (dlen > 1 && dir[dlen - 1] == '/')
 		dlen--;
 	cleanup_free char *tmp = xasprintf("%.*s.tmpXXXXXX", (int)dlen, dir);
 	cleanup_free char *final = xstrndup(dir, dlen);
-	if (!mkdtemp(tmp))
-		return sg_fail_errno(err, "cannot create a temporary directory beside %s", final);
-	tmp_register(tmp);
+	bool leftover = true;
+	if (!mkdtemp(tmp)) {
+		rc = sg_fail_errno(err, "cannot create a temporary directory beside %s", final);
+		leftover = false;
+	} else {
+		tmp_register(tmp);
+		rc = write_dir(m, tmp, final, gramine, glen, index, ilen, &leftover, err);
+		if (leftover)
+			remove_tree(tmp);
+		tmp_unregister(tmp);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_tree(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Fill tmp, then put it in place of final.  *leftover: tmp still exists
+ * afterwards (failure, or it now holds the previous bundle). */
+static int write_dir(const struct mf_model *m, const char *tmp, const char *final,
+		     const char *gramine, size_t glen, const char *index, size_t ilen,
+		     bool *leftover, struct sg_err *err)
+{
+	*leftover = true;
 	mode_t mask = umask(0);
 	umask(mask);
 	chmod(tmp, 0777 & ~mask); /* mkdtemp makes 0700; a bundle is readable like any output */
@@ -395,9 +443,6 @@ int mf_write_bundle(struct mf_model *m, const char *dir, struct sg_err *err)
 	bool swapped;
 	if (install_dir(tmp, final, &swapped, err) < 0)
 		return -1;
-	/* After an exchange tmp names the previous bundle: leave it registered,
-	 * util.c removes it at exit. */
-	if (!swapped)
-		tmp_unregister(tmp);
+	*leftover = swapped;
 	return 0;
 }
