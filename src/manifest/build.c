@@ -243,7 +243,8 @@ static int hash_trace(struct mf_model *m, const char *path, struct sg_err *err)
 	struct mf_trace *t = &m->traces[m->n_traces];
 	if (sha256_path(path, t->sha256, NULL, err) < 0)
 		return -1;
-	t->path = xstrdup(path);
+	char *abs = realpath(path, NULL); /* exists: it was just read */
+	t->path = abs ? abs : xstrdup(path);
 	m->n_traces++;
 	return 0;
 }

@@ -8,6 +8,7 @@
  * hash and are covered by bundle.json, which lists every manifest's hash. */
 #include "manifest/manifest.h"
 #include "common/json.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -281,11 +282,13 @@ static char *index_json(const struct mf_model *m, const unsigned char gramine_sh
 	json_object_set_new(opt, "allow", strv_json(m->opt.allow, m->opt.n_allow));
 	json_object_set_new(opt, "trust", strv_json(m->opt.trust, m->opt.n_trust));
 	json_object_set_new(opt, "exclude", strv_json(m->opt.exclude, m->opt.n_exclude));
+	/* Traces by absolute path (how the command line spelled it must not
+	 * change the measurement) and content. */
 	json_t *traces = json_array();
 	json_object_set_new(idx, "traces", traces);
 	for (size_t i = 0; i < m->n_traces; i++) {
 		json_t *t = json_object();
-		json_object_set_new(t, "path", json_string(m->traces[i].path));
+		json_object_set_new(t, "path", json_bytes(m->traces[i].path));
 		json_object_set_new(t, "sha256", json_string(hex(m->traces[i].sha256)));
 		json_array_append_new(traces, t);
 	}

@@ -211,8 +211,12 @@ def test_canonical_json(subproc):
 def test_deterministic(subproc, tmp_path):
     _, t, b = subproc
     b2 = tmp_path / "b2"
-    sgx("manifest", "-o", b2, t, cwd=b.parent, check=0)
+    # the same trace named another way (relative, through "..", from elsewhere)
+    rel = os.path.relpath(t, tmp_path / "..")
+    sgx("manifest", "-o", b2, rel, cwd=tmp_path / "..", check=0)
     assert tree_bytes(b) == tree_bytes(b2)
+    idx = json.loads((b / "bundle.json").read_text())
+    assert idx["traces"] == [{"path": os.path.realpath(t), "sha256": sha256sum(t)}]
 
 
 def test_hello_example(hello):
