@@ -1,0 +1,334 @@
+"""Shared helpers of sgxpy's evaluation scripts (bench/eval_*.py) and of the CI
+slice (tests/e2e/test_eval_*.py).  No side effects on import.
+
+    SGXPY     the binary under test (env SGXPY, default <repo>/build/sgxpy)
+    PY        /usr/bin/python3 (Debian's; pyenv shims come first on dev PATHs)
+    env()     a clean environment: plain PATH, no PYTHON*/PYENV*/LD_* (OPENBLAS_* kept)
+    junit()   outcomes per test id from a pytest junit XML file
+    subpackage()  numpy subpackage of a test id ("core", "linalg", ...)
+    violations()  denials from a `sgxpy run --log` JSON-lines file
+    widen_bundle()  the package-widening emulation (see its docstring)
+"""
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SGXPY = os.environ.get("SGXPY", str(REPO / "build" / "sgxpy"))
+PY = "/usr/bin/python3"
+PLAIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+NUMPY_DIR = "/usr/lib/python3/dist-packages/numpy"
+
+
+def env(**extra):
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith(("PYTHON", "PYENV", "LD_"))}
+    e["PATH"] = PLAIN_PATH
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def timed(cmd, *, cwd=None, env_=None, stdout=None, stderr=None, timeout=None, check=False):
+    """Run cmd (list); return (CompletedProcess, wall seconds)."""
+    t = time.perf_counter()
+    r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env_ or env(), stdout=stdout,
+                       stderr=stderr, timeout=timeout, check=check)
+    return r, time.perf_counter() - t
+
+
+# -- pytest junit XML --------------------------------------------------------
+
+def _cls(c):
+    """junit classnames are relative to pytest's rootdir: make them start with numpy."""
+    return c if c.startswith("numpy.") or not c else "numpy." + c
+
+
+def junit(path):
+    """{test id: outcome} with outcome in passed/failed/error/skipped/xfail.
+    The id is "classname::name" (classname is dotted: numpy.core.tests.test_x.TestY)."""
+    out = {}
+    root = ET.parse(path).getroot()
+    for tc in root.iter("testcase"):
+        tid = "%s::%s" % (_cls(tc.get("classname", "")), tc.get("name", ""))
+        kinds = [c.tag for c in tc]
+        if "failure" in kinds:
+            o = "failed"
+        elif "error" in kinds:
+            o = "error"
+        elif "skipped" in kinds:
+            sk = tc.find("skipped")
+            o = "xfail" if sk is not None and (sk.get("type") == "pytest.xfail") else "skipped"
+        else:
+            o = "passed"
+        # Parametrised ids may repeat after junit's name mangling: keep the worst.
+        if tid in out and out[tid] != "passed":
+            continue
+        out[tid] = o
+    return out
+
+
+def junit_messages(path, ids):
+    """{test id: first 600 chars of the failure/error text} for the given ids."""
+    ids = set(ids)
+    out = {}
+    for tc in ET.parse(path).getroot().iter("testcase"):
+        tid = "%s::%s" % (_cls(tc.get("classname", "")), tc.get("name", ""))
+        if tid in ids:
+            for c in tc:
+                if c.tag in ("failure", "error"):
+                    out[tid] = ((c.get("message") or "") + "\n" + (c.text or ""))[:600]
+    return out
+
+
+def subpackage(tid):
+    """numpy.core.tests.test_x.TestY::test_z -> "core"; numpy.tests.test_x -> "(top)"."""
+    parts = tid.split("::")[0].split(".")
+    if len(parts) >= 2 and parts[0] == "numpy":
+        return "(top)" if parts[1] == "tests" else parts[1]
+    return "(other)"
+
+
+def test_module(tid):
+    """Dotted test module of a junit id: numpy.core.tests.test_x."""
+    parts = tid.split("::")[0].split(".")
+    for i, p in enumerate(parts):
+        if p.startswith("test_") or p == "test":
+            return ".".join(parts[:i + 1])
+    return ".".join(parts)
+
+
+def numpy_test_modules():
+    """Every numpy test module installed (dotted names), sorted."""
+    mods = []
+    for p in sorted(Path(NUMPY_DIR).rglob("test_*.py")):
+        rel = p.relative_to(Path(NUMPY_DIR).parent)
+        if "tests" in rel.parts:
+            mods.append(".".join(rel.with_suffix("").parts))
+    return mods
+
+
+# -- sgxpy run logs ----------------------------------------------------------
+
+def violations(log):
+    """Counter of (image, op, path, reason, action) over the violation events of a
+    `sgxpy run --log` file."""
+    c = Counter()
+    if not Path(log).exists():
+        return c
+    for line in Path(log).read_text(errors="replace").splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if e.get("event") == "violation":
+            c[(e.get("image"), e.get("op"), e.get("path"), e.get("reason"), e.get("action"))] += 1
+    return c
+
+
+def bundle_stats(bundle):
+    """{images, trusted (sum over images), trusted_unique, trusted_mib} of a bundle."""
+    bundle = Path(bundle)
+    idx = json.loads((bundle / "bundle.json").read_text())
+    total, uniq, size = 0, {}, 0
+    for mid in idx["images"]:
+        m = json.loads((bundle / "manifests" / f"{mid}.json").read_text())
+        total += len(m["trusted"])
+        for t in m["trusted"]:
+            uniq[t["path"]] = t["size"]
+    return {"images": len(idx["images"]), "trusted": total, "trusted_unique": len(uniq),
+            "trusted_mib": round(sum(uniq.values()) / 2**20, 1)}
+
+
+# -- package widening (emulation of the requested `manifest --widen-package`) --
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _canon(obj):
+    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+
+
+def package_roots(paths, site_dirs=("/usr/lib/python3/dist-packages", "/usr/lib/python3.11")):
+    """Top-level package directories (SITE/NAME) that the given paths lie in."""
+    roots = set()
+    for p in paths:
+        for s in site_dirs:
+            if p.startswith(s + "/"):
+                top = p[len(s) + 1:].split("/", 1)[0]
+                d = os.path.join(s, top)
+                if "/" in p[len(s) + 1:] and os.path.isdir(d) and top not in ("lib-dynload",):
+                    roots.add(d)
+    return roots
+
+
+def widen_bundle(bundle, packages):
+    """Emulate the manifest option this evaluation asks for (docs/evaluation.md,
+    "Generalisation"): in every image that already trusts a file below one of
+    `packages` (installed package directories), trust every regular file below
+    that directory (size + SHA-256) and let it list every directory there.
+    Images that never used the package get nothing.  Rewrites the manifests and
+    every hash that names them (bundle.json, children of parents), like
+    `sgxpy manifest` would have written them.  Returns the number of trusted
+    entries added."""
+    bundle = Path(bundle)
+    idx = json.loads((bundle / "bundle.json").read_text())
+    files, dirs = {}, {}
+    for pkg in packages:
+        fl, dl = [], [pkg]
+        for d, sub, names in os.walk(pkg):
+            sub.sort()
+            dl += [os.path.join(d, s) for s in sub]
+            for n in sorted(names):
+                p = os.path.join(d, n)
+                if os.path.isfile(p) and not os.path.islink(p):
+                    fl.append(p)
+        files[pkg], dirs[pkg] = fl, dl
+    hashes = {}
+    added = 0
+    mans = {}
+    for mid in idx["images"]:
+        mans[mid] = json.loads((bundle / "manifests" / f"{mid}.json").read_text())
+    for m in mans.values():
+        have = {t["path"] for t in m["trusted"]}
+        allowed = {a["path"] for a in m["allowed"]}
+        for pkg in packages:
+            if not any(p.startswith(pkg + "/") for p in have):
+                continue
+            for p in files[pkg]:
+                if p in have or p in allowed:
+                    continue
+                if p not in hashes:
+                    hashes[p] = (os.path.getsize(p), _sha256(p))
+                m["trusted"].append({"path": p, "size": hashes[p][0], "sha256": hashes[p][1]})
+                have.add(p)
+                added += 1
+            m["list"] = sorted(set(m["list"]) | set(dirs[pkg]))
+        m["trusted"].sort(key=lambda t: t["path"])
+        m["stat"] = sorted(set(m["stat"]) - have)
+    # Children are named by hash: rewrite until every parent names its
+    # children's new hashes (callees first converges in depth rounds).
+    for _ in range(len(mans) + 1):
+        data = {mid: _canon(m) for mid, m in mans.items()}
+        new = {mid: hashlib.sha256(d).hexdigest() for mid, d in data.items()}
+        changed = False
+        for m in mans.values():
+            for c in m["children"]:
+                if c.get("sha256") is not None and c["sha256"] != new[c["id"]]:
+                    c["sha256"] = new[c["id"]]
+                    changed = True
+        if not changed:
+            break
+    for mid, d in data.items():
+        (bundle / "manifests" / f"{mid}.json").write_bytes(d)
+    idx["images"] = new
+    (bundle / "bundle.json").write_bytes(_canon(idx))
+    return added
+
+
+# -- servers -----------------------------------------------------------------
+
+def free_port():
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port, path="/", timeout=30.0):
+    """Wait until http://127.0.0.1:PORT/PATH answers; True if it did."""
+    import http.client
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            c.getresponse().read()
+            c.close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def get(port, path, timeout=10):
+    """(status, body bytes) of GET http://127.0.0.1:PORT/PATH."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def machine():
+    """One line about the host."""
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+    osr = ""
+    if Path("/etc/debian_version").exists():
+        osr = "Debian " + Path("/etc/debian_version").read_text().strip()
+    import numpy  # noqa: the version under test
+    return {"cpu": cpu, "cpus": os.cpu_count(), "mem_gib": round(int(mem) / 2**20, 1),
+            "kernel": os.uname().release, "os": osr,
+            "python": subprocess.run([PY, "-V"], capture_output=True, text=True).stdout.strip(),
+            "numpy": numpy.__version__,
+            "load": Path("/proc/loadavg").read_text().split()[:3]}
+
+
+def git_rev():
+    r = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                       capture_output=True, text=True)
+    return r.stdout.strip() or "?"
+
+
+def sgxpy_label():
+    return SGXPY
+
+
+def strip_ansi(s):
+    return re.sub(r"\x1b\[[0-9;]*m", "", s)
+
+
+# -- paired timing -----------------------------------------------------------
+
+def paired(cmds, n, *, cwd=None, env_=None, before=None, timeout=900):
+    """Time every command of `cmds` ({label: argv}) n times, interleaved (one of
+    each per round, the order rotating), as bench/run_pair.py does for two.
+    before(label) runs before each command (untimed), e.g. to empty an output dir.
+    Returns {label: {"median": s, "runs": [s...], "ratio": median of per-round
+    ratios to the first label}}."""
+    import statistics
+    labels = list(cmds)
+    times = {k: [] for k in labels}
+    for i in range(n):
+        order = labels[i % len(labels):] + labels[:i % len(labels)]
+        for k in order:
+            if before:
+                before(k)
+            r, t = timed(cmds[k], cwd=cwd, env_=env_, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, timeout=timeout)
+            if r.returncode != 0:
+                raise RuntimeError(f"{k}: exit {r.returncode}: {cmds[k]}")
+            times[k].append(t)
+    base = times[labels[0]]
+    return {k: {"median": statistics.median(v), "runs": v,
+                "ratio": statistics.median(b / a for a, b in zip(base, v))}
+            for k, v in times.items()}
