@@ -34,8 +34,15 @@
 const struct filter_row filter_table[] = {
 	/* Opens: trusted files are opened by the supervisor, hashed and injected;
 	 * other allowed paths continue (Landlock enforces the union). */
-	{"open", FA_NOTIFY, 0, ALL, "path open: trusted files are verified and injected"},
-	{"openat", FA_NOTIFY, 0, ALL, "path open: trusted files are verified and injected"},
+	/* Directory and O_PATH opens load nothing (O_DIRECTORY on a file fails
+	 * with ENOTDIR; O_CREAT|O_DIRECTORY is EINVAL): the kernel decides them,
+	 * with Landlock's READ_DIR union; O_TMPFILE (which includes O_DIRECTORY)
+	 * still comes here.  Two rows per syscall, OR'ed: notify unless the
+	 * flags have O_DIRECTORY or O_PATH and not the __O_TMPFILE bit. */
+	{"open", FA_NOTIFY, 0, 1, O_DIRECTORY | O_PATH, 0, "path open: trusted files are verified and injected"},
+	{"open", FA_NOTIFY, 0, 1, __O_TMPFILE, __O_TMPFILE, "unnamed file creation in a directory"},
+	{"openat", FA_NOTIFY, 0, 2, O_DIRECTORY | O_PATH, 0, "path open: trusted files are verified and injected"},
+	{"openat", FA_NOTIFY, 0, 2, __O_TMPFILE, __O_TMPFILE, "unnamed file creation in a directory"},
 	{"openat2", FA_NOTIFY, 0, ALL, "path open: trusted files are verified and injected"},
 	{"creat", FA_NOTIFY, 0, ALL, "creates/truncates: never on a trusted path"},
 	/* Exec cannot be emulated: checked here, then re-checked at the ptrace

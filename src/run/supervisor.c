@@ -34,6 +34,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -899,6 +900,21 @@ static void free_procs(struct strmap *m)
 	strmap_free(m);
 }
 
+/* die() once the hash threads run: stop them first (exit handlers must not run
+ * under a thread still inside OpenSSL). */
+static noreturn void __attribute__((format(printf, 3, 4)))
+sup_die(struct sup *s, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	verifier_free(s->v);
+	s->v = NULL;
+	die(status, "%s", msg);
+}
+
 int run_main(const struct run_opts *o)
 {
 	struct sg_err err = {{0}};
@@ -906,18 +922,46 @@ int run_main(const struct run_opts *o)
 	struct landlock_plan *plan = NULL;
 	int status = EXIT_WRAP_FAIL;
 
+	/* Blocked before any thread exists, so that every thread has them
+	 * blocked and they reach the signalfd (a hash thread with SIGCHLD
+	 * unblocked would swallow it). */
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	int fwd[] = {SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+		sigaddset(&mask, fwd[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+
+	/* Hashing starts first, on the other cores: the program CMD names and
+	 * its ELF interpreter (the exec check waits for them), while the bundle
+	 * loads; then the root image's files, largest first. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (verifier_new(ncpu > 2 ? (int)ncpu - 1 : 1, o->seal, &s.v, &err) < 0)
+		die(EXIT_SYSTEM, "%s", err.msg);
+	{
+		cleanup_free char *p0 = find_program(o->argv[0]);
+		cleanup_free char *real = p0 ? realpath(p0, NULL) : NULL;
+		char interp[PATH_MAX];
+		int fd = real ? open(real, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd >= 0 && elf_interp(fd, interp, sizeof(interp)) == 0)
+			verifier_prefetch_first(s.v, interp);
+		if (fd >= 0)
+			close(fd);
+		if (real)
+			verifier_prefetch_first(s.v, real);
+	}
 	/* The signature first, then the bundle, whose loader checks every
 	 * manifest's hash against bundle.json; the measurement the signature
 	 * covered must be the one loaded (bundle.json could change between). */
 	unsigned char signed_measurement[32];
 	if (o->key_path && (sign_check(o->bundle_dir, o->key_path, &err) != 0 ||
 			    bundle_measure(o->bundle_dir, signed_measurement, &err) < 0))
-		die(EXIT_WRAP_FAIL, "%s", err.msg);
+		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	if (bundle_load(o->bundle_dir, &s.b, &err) < 0)
-		die(EXIT_WRAP_FAIL, "%s", err.msg);
+		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	if (o->key_path && memcmp(signed_measurement, s.b->measurement, 32) != 0) {
 		bundle_release(s.b);
-		die(EXIT_WRAP_FAIL, "%s: bundle.json changed while it was being checked", o->bundle_dir);
+		sup_die(&s, EXIT_WRAP_FAIL, "%s: bundle.json changed while it was being checked", o->bundle_dir);
 	}
 	for (char **e = environ; *e; e++) {
 		char name[128];
@@ -925,7 +969,7 @@ int run_main(const struct run_opts *o)
 		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), *e);
 		if (policy_env_is_loader(name)) {
 			bundle_release(s.b);
-			die(EXIT_WRAP_FAIL, "%s is set: it changes what is loaded; unset it "
+			sup_die(&s, EXIT_WRAP_FAIL, "%s is set: it changes what is loaded; unset it "
 			    "(the bundle vouches only for the traced files)", name);
 		}
 	}
@@ -933,7 +977,7 @@ int run_main(const struct run_opts *o)
 	char *prog = find_program(o->argv[0]);
 	if (!prog) {
 		bundle_release(s.b);
-		die(EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);
+		sup_die(&s, EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);
 	}
 	{
 		cleanup_free char *real = realpath(prog, NULL);
@@ -951,7 +995,7 @@ int run_main(const struct run_opts *o)
 					      root && root->script ? root->script : "");
 			free(prog);
 			bundle_release(s.b);
-			die(EXIT_WRAP_FAIL, "%s", msg);
+			sup_die(&s, EXIT_WRAP_FAIL, "%s", msg);
 		}
 	}
 
@@ -962,21 +1006,21 @@ int run_main(const struct run_opts *o)
 		if (abi < LANDLOCK_ABI_MIN) {
 			free(prog);
 			bundle_release(s.b);
-			die(EXIT_SYSTEM, "Landlock ABI %d is missing or too old (need %d); "
+			sup_die(&s, EXIT_SYSTEM, "Landlock ABI %d is missing or too old (need %d); "
 			    "pass --no-landlock to run without the kernel's second wall", abi,
 			    LANDLOCK_ABI_MIN);
 		}
 		if (landlock_plan_build(s.b, abi, &plan, &err) < 0) {
 			free(prog);
 			bundle_release(s.b);
-			die(EXIT_SYSTEM, "%s", err.msg);
+			sup_die(&s, EXIT_SYSTEM, "%s", err.msg);
 		}
 	}
 	if (run_log_open(o->log_path, &s.log, &err) < 0) {
 		free(prog);
 		landlock_plan_free(plan);
 		bundle_release(s.b);
-		die(EXIT_WRAP_FAIL, "%s", err.msg);
+		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	}
 	const char *ll = o->audit ? "landlock off (--audit)" : landlock_plan_describe(plan);
 	run_log_event(s.log, "start", getpid(), s.b->root, ll);
@@ -985,33 +1029,12 @@ int run_main(const struct run_opts *o)
 	if (o->verbose)
 		warn_msg("%s", ll);
 
-	sigset_t mask, old;
-	sigemptyset(&mask);
-	int fwd[] = {SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
-	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
-		sigaddset(&mask, fwd[i]);
-	sigprocmask(SIG_BLOCK, &mask, &old);
 	s.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s.sizes);
 	if (s.sigfd < 0)
 		goto fail_errno;
 
-	/* Hashing starts now, on every core, before the child exists: the
-	 * program and its ELF interpreter first (the exec check waits for
-	 * them), then the root image's files, largest first. */
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (verifier_new(ncpu > 1 ? (int)ncpu : 1, o->seal, &s.v, &err) < 0)
-		goto fail;
 	verifier_prefetch(s.v, root);
-	{
-		char interp[PATH_MAX];
-		int fd = open(root->program, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && elf_interp(fd, interp, sizeof(interp)) == 0)
-			verifier_prefetch_first(s.v, interp);
-		if (fd >= 0)
-			close(fd);
-		verifier_prefetch_first(s.v, root->program);
-	}
 	struct sock_fprog filter = {0};
 	if (filter_export(&filter, &err) < 0)
 		goto fail;

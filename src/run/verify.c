@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 
@@ -254,6 +255,9 @@ static void finish(struct verifier *v, struct centry *e, const struct centry *re
 static void *worker(void *arg)
 {
 	struct verifier *v = arg;
+	/* Hashing ahead should use idle cycles, not the app's: a lower
+	 * priority for this thread only (setpriority on a tid is per thread). */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
 	pthread_mutex_lock(&v->mu);
 	for (;;) {
 		while (!v->stop && !v->head)
