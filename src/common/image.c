@@ -187,8 +187,10 @@ char *image_id(const struct image_key *key)
 		strcat(label, "-");
 		if (strncmp(key->script, "-c:", 3) == 0)
 			strcat(label, "c");
-		else if (strncmp(key->script, "-m:", 3) == 0)
-			append_safe(label, sizeof(label), key->script + 1, 32);
+		else if (strncmp(key->script, "-m:", 3) == 0) {
+			strcat(label, "m-");
+			append_safe(label, sizeof(label), key->script + 3, 32);
+		}
 		else {
 			const char *sb = strrchr(key->script, '/');
 			append_safe(label, sizeof(label), sb ? sb + 1 : key->script, 32);

@@ -196,8 +196,10 @@ static void add_access(struct mf_model *m, struct mf_image *img, const char *pat
 {
 	void **slot = strmap_put(&img->access, path, NULL);
 	*slot = (void *)((uintptr_t)*slot | (uintptr_t)flags);
-	if (flags & ACC_MODIFY)
-		strmap_put(&m->tree_written, path, NULL);
+	if (flags & ACC_MODIFY) {
+		void **w = strmap_put(&m->tree_written, path, NULL);
+		*w = (void *)((uintptr_t)*w | (uintptr_t)(flags & ACC_MODIFY));
+	}
 }
 
 static int on_file(void *ctx, int run, const struct store_file *f)

@@ -3,9 +3,9 @@
  * trusted file once (hash.c) however many images list it.
  *
  * Order of the rules for one path (first match wins):
- *   --exclude; pseudo (/proc, /sys, /dev); --trust; --allow; modified in a
- *   volatile dir -> the whole dir;
- *   __pycache__ writes dropped; modified -> allowed (random names -> their dir);
+ *   --exclude; pseudo (/proc, /sys, /dev); --trust; --allow; __pycache__
+ *   writes dropped; modified in a volatile dir -> the whole dir;
+ *   modified -> allowed (random names -> their dir);
  *   modified by another image -> allowed read-only; read/exec/map of a regular
  *   file -> trusted (directory -> list); list; stat-only / probes -> stat. */
 #include "manifest/manifest.h"
@@ -88,6 +88,14 @@ static void classify_content(struct ctx *c, struct mf_image *img, const char *pa
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
+		/* Removed by the app itself (pytest cleaning old temp dirs, a
+		 * consumed work file): its own doing, not a stale trace.  A gone
+		 * cache file is simply dropped, never allowed unchecked. */
+		if (strmap_get(&c->m->tree_written, path)) {
+			if (!rules_is_pycache(path))
+				add_allow(img, path, false, false);
+			return;
+		}
 		note_vanished(c, path);
 		return;
 	}
@@ -110,18 +118,52 @@ static void classify_stat(struct ctx *c, struct mf_image *img, const char *path)
 }
 
 /* In a temp dir, what the run itself made (tempfile's /tmp/tmpXXXXXXXX,
- * multiprocessing's /tmp/pymp-XXXXXXXX) gets a new name every run: allow the
- * whole temp dir.  An entry that was there before and is still there (an app
- * unpacked in /tmp) is classified like any other directory. */
+ * multiprocessing's /tmp/pymp-XXXXXXXX, pytest's /tmp/pytest-of-me/pytest-N)
+ * gets a new name every run: allow the whole temp dir.  A modified path is
+ * such an entry when it sits directly in the temp dir, or when a directory
+ * between the temp dir and it was created by the run or is gone.  An app
+ * directory that was there before and still is (an app unpacked in /tmp) is
+ * classified like any other directory. */
 static bool volatile_entry(struct ctx *c, const char *path, const char *root)
 {
 	size_t n = strlen(root);
 	if (path[n] != '/')
 		return false;
-	const char *end = strchrnul(path + n + 1, '/');
-	cleanup_free char *top = xstrndup(path, (size_t)(end - path));
-	struct stat st;
-	return strmap_get(&c->m->tree_written, top) || lstat(top, &st) < 0;
+	cleanup_free char *p = xstrdup(path);
+	for (char *slash = strchr(p + n + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		void **fl = strmap_get(&c->m->tree_written, p);
+		struct stat st;
+		bool made = fl && ((uintptr_t)*fl & ACC_CREATE) && !rules_is_pycache(p);
+		if (made || lstat(p, &st) < 0)
+			return true;
+		*slash = '/';
+	}
+	return !strchr(path + n + 1, '/'); /* directly in the temp dir */
+}
+
+/* For a modified path with a random component (a pid, tempfile's name), the
+ * directory above the first such component, to be allowed as a tree; NULL if
+ * no component is random (or only a top-level one: "/" is never allowed). */
+static char *random_parent(const char *path)
+{
+	cleanup_free char *p = xstrdup(path);
+	char *slash = p;
+	do {
+		char *next = strchr(slash + 1, '/');
+		if (next)
+			*next = '\0';
+		if (rules_random_name(p)) {
+			if (slash == p)
+				return NULL;
+			*slash = '\0';
+			return xstrdup(p);
+		}
+		if (next)
+			*next = '/';
+		slash = next;
+	} while (slash);
+	return NULL;
 }
 
 static void classify_path(struct ctx *c, struct mf_image *img, const char *path, uintptr_t fl)
@@ -130,11 +172,6 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 	const char *rule;
 	if (under_any(path, o->exclude, o->n_exclude, NULL))
 		return;
-	if (!utf8_valid(path) && !under_any(path, o->allow, o->n_allow, NULL)) {
-		grow_array(&c->not_utf8, &c->cap_not_utf8, c->n_not_utf8, sizeof(char *));
-		c->not_utf8[c->n_not_utf8++] = utf8_escape(path);
-		return;
-	}
 	bool tree;
 	cleanup_free char *pseudo = rules_pseudo(path, &tree);
 	if (pseudo) {
@@ -149,19 +186,19 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 		add_allow(img, rule, true, true);
 		return;
 	}
+	/* Before the volatile rule: a dropped cache write widens nothing. */
+	bool pycache = rules_is_pycache(path);
+	if (pycache)
+		fl &= ~(uintptr_t)ACC_MODIFY; /* a rewritable .pyc is an injection point */
 	if ((fl & ACC_MODIFY) && (rule = rules_volatile_root(path, c->tmpdir)) &&
 	    volatile_entry(c, path, rule)) {
 		add_allow(img, rule, true, true);
 		return;
 	}
-	bool pycache = rules_is_pycache(path);
-	if (pycache)
-		fl &= ~(uintptr_t)ACC_MODIFY; /* a rewritable .pyc is an injection point */
 	if (fl & ACC_MODIFY) {
-		if (rules_random_name(path)) {
-			cleanup_free char *dir = xstrdup(path);
-			*strrchr(dir, '/') = '\0';
-			add_allow(img, dir[0] ? dir : "/", true, true);
+		cleanup_free char *dir = random_parent(path);
+		if (dir) {
+			add_allow(img, dir, true, true);
 		} else {
 			struct stat st;
 			add_allow(img, path, stat(path, &st) == 0 && S_ISDIR(st.st_mode), true);
@@ -206,6 +243,22 @@ static void prune_allowed(struct mf_image *img)
 	free(keys);
 	strmap_free(&img->allowed);
 	img->allowed = kept;
+}
+
+/* JSON holds only UTF-8: a name that would be written and is not is an error
+ * (names folded into a directory rule never reach the manifest). */
+static void check_utf8(struct ctx *c, const struct mf_image *img)
+{
+	const struct strmap *sets[] = {&img->trusted, &img->allowed, &img->stat, &img->list,
+				       &img->gramine_stat};
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+		strmap_foreach(sets[i], e) {
+			if (utf8_valid(e->key))
+				continue;
+			grow_array(&c->not_utf8, &c->cap_not_utf8, c->n_not_utf8, sizeof(char *));
+			c->not_utf8[c->n_not_utf8++] = utf8_escape(e->key);
+		}
+	}
 }
 
 /* Stat entries that are also trusted, allowed or listed say nothing more. */
@@ -327,6 +380,7 @@ int mf_classify(struct mf_model *m, struct sg_err *err)
 		img->program_job = job_for(m, img->key.program);
 		prune_allowed(img);
 		prune_stat(img);
+		check_utf8(&c, img);
 	}
 	if (c.n_not_utf8)
 		rc = sg_fail(err, "%zu path(s) are not valid UTF-8 and cannot be written to a JSON "

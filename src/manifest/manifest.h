@@ -85,7 +85,7 @@ struct mf_model {
 	struct strmap by_id;      /* id -> struct mf_image * */
 	struct mf_image *root;
 	char *root_env_json;      /* environment of the first run's root */
-	struct strmap tree_written; /* paths any image modified */
+	struct strmap tree_written; /* paths any image modified -> (uintptr_t) ACC_MODIFY bits */
 	struct mf_trace *traces;
 	size_t n_traces;
 	struct mf_options opt;

@@ -640,3 +640,38 @@ def test_damaged_trace_rows(tmp_path, case):
     r = sgx("manifest", "-o", tmp_path / "b", tmp_path / "d.trace", check=3)
     assert r.stderr.startswith("sgxpy: manifest: ") and "d.trace" in r.stderr and word in r.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_run_made_dirs_in_tmp(tmp_path, tree):
+    """pytest-style temp dirs: a directory the run made below /tmp (or one gone
+    since) makes the whole temp dir writable."""
+    t = Trace(tmp_path / "t.trace")
+    t.new_run(["python3", "app.py"], tree)
+    python_proc(t, 1, tree / "app.py", tree, kind="root")
+    t.file(1, tmp_path / "pytest-7", "create")
+    t.file(1, tmp_path / "pytest-7/test_a0/x.json", "create")
+    t.file(1, tmp_path / "gone-dir/f", "remove")
+    t.file(1, tmp_path / "gone-dir", "read")         # opendir, then rmdir: no error
+    t.file(1, tmp_path / "gone-dir", "remove")
+    t.file(1, tree / "state.db", "write")
+    idx, mans = manifest_of(tmp_path, t)
+    allowed = {a["path"]: a for a in mans[idx["root"]]["allowed"]}
+    assert allowed["/tmp"] == {"path": "/tmp", "tree": True, "write": True}
+    assert not any("pytest-7" in p or "gone-dir" in p for p in allowed)
+    assert str(tree / "state.db") not in allowed  # covered by the /tmp rule: pruned
+
+
+def test_random_component_generalises(tmp_path, tree):
+    """A random component deep in a written path: the directory above it."""
+    (tree / "out/job-1234567/sub").mkdir(parents=True)  # there before the run
+    t = Trace(tmp_path / "t.trace")
+    t.new_run(["python3", "app.py"], tree)
+    python_proc(t, 1, tree / "app.py", tree, kind="root")
+    t.file(1, tree / "out/job-1234567/sub/log.txt", "create")
+    t.file(1, tree / "state.db", "write")
+    idx, mans = manifest_of(tmp_path, t)
+    allowed = {a["path"]: a for a in mans[idx["root"]]["allowed"]}
+    assert allowed[str(tree / "out")] == {"path": str(tree / "out"), "tree": True, "write": True}
+    assert allowed[str(tree / "state.db")] == {"path": str(tree / "state.db"), "tree": False,
+                                                "write": True}
+    assert "/tmp" not in allowed
