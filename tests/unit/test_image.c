@@ -86,6 +86,12 @@ static void test_ids(void **state)
 	assert_string_not_equal(ia, ib);
 	assert_string_equal(ia, ic);
 	assert_int_equal(strncmp(ia, "python3.11-app.py-", 18), 0);
+	struct image_key m;
+	key_of("/nonexistent/python3.11", (char *[]){"python3", "-m", "http.server", NULL}, "/", &m);
+	char *im = image_id(&m);
+	assert_int_equal(strncmp(im, "python3.11-m-http.server-", 25), 0);
+	free(im);
+	image_key_free(&m);
 	for (const char *p = ia; *p; p++)
 		assert_true(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p));
 	free(ia);
