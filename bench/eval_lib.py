@@ -294,6 +294,10 @@ def machine():
 
 
 def git_rev():
+    """The sgxpy source revision: EVAL_SGXPY_REV if set (a binary built elsewhere),
+    else the repository's HEAD."""
+    if os.environ.get("EVAL_SGXPY_REV"):
+        return os.environ["EVAL_SGXPY_REV"]
     r = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                        capture_output=True, text=True)
     return r.stdout.strip() or "?"

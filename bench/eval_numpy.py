@@ -17,6 +17,7 @@ pytest's tmp_path and hypothesis' home land in a temp dir the trace saw created.
 """
 import argparse
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -108,7 +109,7 @@ def suite(a):
     _, lost_trace = table(native, traced)
     viol = L.violations(log)
     res = {
-        "targets": targets, "command": " ".join(pytest_cmd(targets, "JUNIT")),
+        "targets": targets, "command": shlex.join(pytest_cmd(targets, "JUNIT")),
         "wall": {"native": t_nat, "trace": t_tr, "run": t_run},
         "exit": {"native": rc_nat, "trace": rc_tr, "run": rc_run},
         "counts": {m: {o: sum(1 for x in d.values() if x == o)
