@@ -54,9 +54,10 @@ $(B)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
 
+ASAN_VARS := CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+             LDFLAGS="-fsanitize=address,undefined"
 asan:
-	$(MAKE) B=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	        LDFLAGS="-fsanitize=address,undefined"
+	$(MAKE) B=build-asan $(ASAN_VARS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -86,8 +87,7 @@ demo: all
 	$(B)/sgxpy run $(DEMO)/hello.bundle -- $(PY) examples/hello/app.py
 
 check-asan:
-	$(MAKE) asan
-	$(MAKE) B=build-asan check
+	$(MAKE) B=build-asan $(ASAN_VARS) check
 
 clean:
 	rm -rf build build-asan
