@@ -5,10 +5,10 @@
  * Mechanism: the child installs the filter of syscalls.c and execs; the
  * tracer is attached with PTRACE_SEIZE before that (EXITKILL: if sgxpy dies,
  * the tree dies with it), and the TRACEFORK/VFORK/CLONE options follow every
- * descendant.  A tracee stops only on trapped syscalls; it is resumed with
- * PTRACE_CONT, or with PTRACE_SYSCALL when its row needs the result.
- * Threads live in an O(1) tid map; file records are deduplicated per image
- * in memory and reach the store in batched transactions. */
+ * descendant.  A tracee stops only on the trapped syscalls that are not
+ * read-only (those go to notify.c); it is resumed with PTRACE_CONT, or with
+ * PTRACE_SYSCALL when its row needs the result.  Threads live in an O(1)
+ * tid map; record.c turns accesses into deduplicated store rows. */
 #include "trace/elf.h"
 #include "trace/internal.h"
 #include "trace/tracee.h"
@@ -21,14 +21,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdnoreturn.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <stdnoreturn.h>
 
 #define MAX_SHEBANG_DEPTH 4 /* the kernel's own limit (BINPRM recursion) */
 
