@@ -27,7 +27,7 @@ static const char usage[] =
 	"                      stat and executable mmap too (slowest; by default the\n"
 	"                      tracer checks read-only probes itself and reads\n"
 	"                      executable mappings from /proc/PID/maps)\n"
-	"  -v, --verbose       print what was recorded at the end\n"
+	"  -v, --verbose       print what was recorded at the end (always on a terminal)\n"
 	"  -h, --help          this text\n"
 	"\n"
 	"Exit status: CMD's own; 125 sgxpy failed; 126 CMD not executable; 127 CMD not found.\n";
@@ -94,11 +94,14 @@ int cmd_trace(int argc, char **argv)
 		store_abort(&st);
 		die(EXIT_WRAP_FAIL, "%s", err.msg);
 	}
-	if (verbose)
+	/* No live progress: the app owns the terminal while it runs, and our
+	 * lines would interleave with its output.  A summary at the end, on a
+	 * terminal (or with -v), says what was recorded. */
+	if (verbose || isatty(STDERR_FILENO))
 		fprintf(stderr,
 			"sgxpy: trace: %lu processes, %lu threads, %lu execs, %lu records, "
-			"%lu stops (%lu exit stops) -> %s\n",
+			"%lu ptrace stops (%lu exit stops), %lu notifications -> %s\n",
 			stats.processes, stats.threads, stats.execs, stats.records, stats.stops,
-			stats.exit_stops, output);
+			stats.exit_stops, stats.notifications, output);
 	return status;
 }
