@@ -233,6 +233,45 @@ def test_hello_example(hello):
                 assert t["sha256"] == sha256sum(t["path"])
 
 
+INLINE_APP = {
+    "app.py": "import subprocess, sys\n"
+              "data = open('data.txt').read()\n"
+              "n = subprocess.run(['/bin/sh', '-c', 'cat data.txt | wc -l'], capture_output=True,"
+              " text=True).stdout.strip()\n"
+              "subprocess.run([sys.executable, 'worker.py'], check=True)\n"
+              "print(len(data), n)\n",
+    "worker.py": "import helper\nprint(helper.VALUE)\n",
+    "helper.py": "VALUE = 42\n",
+    "data.txt": "a\nb\nc\n",
+}
+
+
+def test_issue_subprocess_app(tmp_path):
+    """The issue's app: the root reads data.txt, runs sh -c 'cat x | wc -l' and
+    python3 worker.py, which imports its own module and reads no data."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, text in INLINE_APP.items():
+        (src / name).write_text(text)
+    app, t = trace_app(tmp_path, src, "app.py")
+    b = tmp_path / "b"
+    sgx("manifest", "-o", b, t, check=0)
+    idx, mans = load_bundle(b)
+    root, worker = mans[idx["root"]], by_script(mans, "/worker.py")
+    sh, cat, wc = by_program(mans, "dash"), by_program(mans, "cat"), by_program(mans, "wc")
+    assert str(app / "data.txt") in trusted_paths(root)
+    assert str(app / "data.txt") not in trusted_paths(worker)
+    assert str(app / "helper.py") in trusted_paths(worker)
+    assert str(app / "helper.py") not in trusted_paths(root)
+    assert str(app / "data.txt") in trusted_paths(cat)
+    assert str(app / "data.txt") not in trusted_paths(wc) | trusted_paths(sh)
+    assert {c["id"] for c in sh["children"]} == {cat["id"], wc["id"]}
+    for m in (root, worker, cat):
+        for e in m["trusted"]:
+            if e["path"].startswith(str(app)):
+                assert e["sha256"] == sha256sum(e["path"]) and e["size"] == os.path.getsize(e["path"])
+
+
 def test_show_human_and_json(subproc):
     _, _, b = subproc
     out = sgx("show", b, check=0).stdout
