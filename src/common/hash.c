@@ -145,11 +145,20 @@ struct pool {
 	atomic_size_t next, done;
 	const char *what;
 	pthread_t drawer; /* the one thread that prints progress */
+	atomic_uint_fast64_t cpu_ns; /* CPU time the workers used */
 };
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
+	uint64_t cpu0 = thread_cpu_ns();
 	EVP_MD_CTX *ctx = new_ctx();
 	unsigned char *buf = xmalloc(BLOCK);
 	for (;;) {
@@ -172,6 +181,7 @@ static void *worker(void *arg)
 	}
 	free(buf);
 	EVP_MD_CTX_free(ctx);
+	atomic_fetch_add(&p->cpu_ns, thread_cpu_ns() - cpu0);
 	return NULL;
 }
 
@@ -241,6 +251,7 @@ int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *wh
 	free(ord);
 	atomic_init(&p.next, 0);
 	atomic_init(&p.done, 0);
+	atomic_init(&p.cpu_ns, 0);
 
 	if (!threads) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -277,6 +288,7 @@ int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *wh
 		memcpy(jobs[i].sha256, l->sha256, SHA256_LEN);
 	}
 	free(leader);
-	last_stats = (struct hash_stats){.files = nu, .bytes = bytes, .seconds = now_seconds() - t0};
+	last_stats = (struct hash_stats){.files = nu, .bytes = bytes, .seconds = now_seconds() - t0,
+					 .cpu_seconds = (double)atomic_load(&p.cpu_ns) / 1e9};
 	return rc;
 }

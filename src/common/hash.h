@@ -50,7 +50,8 @@ int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *wh
 /* Statistics of the last hash_files() call, for benchmarks. */
 struct hash_stats {
 	uint64_t files, bytes;
-	double seconds;
+	double seconds;     /* wall time of the call */
+	double cpu_seconds; /* CPU time of all hashing threads together */
 };
 void hash_last_stats(struct hash_stats *out);
 
