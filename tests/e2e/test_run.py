@@ -356,3 +356,48 @@ def test_key_checks_signature(tmp_path):
     mf.write_text(mf.read_text().replace('"stat":[]', '"stat":["/x"]'))
     res = L.run(bundle, cmd, tmp_path, "--key", str(tmp_path / "k.pub"))
     assert res.returncode == 125
+
+
+def test_tampered_child_program_exec_refused(tmp_path):
+    """A child image's program is verified at exec: tampered, the exec fails
+    with one line naming it, and the parent goes on."""
+    src = tmp_path / "hello.c"
+    src.write_text('#include <stdio.h>\nint main(void) { puts("child ran"); return 0; }\n')
+    prog = tmp_path / "hello"
+    subprocess.run(["gcc", "-O1", "-o", str(prog), str(src)], check=True)
+    (tmp_path / "app.py").write_text(
+        "import subprocess, sys\n"
+        "try:\n    subprocess.run([sys.argv[1]], check=True)\n"
+        "except OSError as e:\n    print('exec failed', e.errno)\n")
+    cmd = [PY, "-B", "app.py", str(prog)]
+    bundle = L.make_bundle(tmp_path / "b", cmd, tmp_path)
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "child ran\n" and res.stderr == "", res.stderr
+    data = bytearray(prog.read_bytes())
+    i = data.find(b"child ran")
+    data[i:i + 9] = b"evil  ran"
+    prog.write_bytes(bytes(data))
+    assert L.native([str(prog)], tmp_path).stdout == "evil  ran\n"
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "exec failed 13\n", res.stderr
+    (line,) = denied_lines(res.stderr)
+    assert line.endswith(f"exec {prog}: hash mismatch") and "(python3 app.py)" in line
+
+
+def test_shebang_script_child(tmp_path):
+    """A #! script exec'd directly: interpreter and script both verified."""
+    script = tmp_path / "tool.py"
+    script.write_text("#!/usr/bin/python3 -B\nprint('tool ran')\n")
+    script.chmod(0o755)
+    (tmp_path / "app.py").write_text(
+        "import subprocess, sys\n"
+        "r = subprocess.run([sys.argv[1]], capture_output=True, text=True)\n"
+        "print(r.returncode, r.stdout.strip())\n")
+    cmd = [PY, "-B", "app.py", str(script)]
+    bundle = L.make_bundle(tmp_path / "b", cmd, tmp_path)
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "0 tool ran\n", res.stderr
+    script.write_text("#!/usr/bin/python3 -B\nprint('evil ran')\n")
+    res = L.run(bundle, cmd, tmp_path)
+    assert "evil" not in res.stdout
+    assert f"{script}: hash mismatch" in res.stderr

@@ -181,6 +181,13 @@ def make_bundle(dest, cmd, cwd, allow=(), extra_env=None, trust_all_reads=True):
             mm = re.match(r'"((?:[^"\\]|\\.)*)", \[(.*?)\](?:, |$)', args)
             program = json.loads('"' + mm.group(1) + '"')
             argv = parse_strv(mm.group(2))
+            # a #! script: the kernel runs the interpreter with the script path
+            with open(normal(cwd, program), "rb") as f:
+                head = f.readline(256)
+            if head.startswith(b"#!"):
+                words = head[2:].decode().split(None, 1)
+                argv = words + [program] + argv[1:]
+                program = words[0]
             key = image_key(program, argv, cwd)
             if key not in images:
                 images[key] = Image(key, argv)
