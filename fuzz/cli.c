@@ -304,12 +304,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t got = 0;
 	for (;;) {
 		ssize_t r = read(err_pipe[0], msg + got, sizeof(msg) - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue; /* libFuzzer's timers */
 		if (r <= 0)
 			break;
 		got += (size_t)r;
 		if (got == sizeof(msg) - 1) { /* keep draining */
 			char sinkbuf[4096];
-			while (read(err_pipe[0], sinkbuf, sizeof(sinkbuf)) > 0)
+			ssize_t k;
+			while ((k = read(err_pipe[0], sinkbuf, sizeof(sinkbuf))) > 0 || (k < 0 && errno == EINTR))
 				;
 			break;
 		}
