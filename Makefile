@@ -86,6 +86,9 @@ demo: all
 	$(B)/sgxpy verify $(DEMO)/hello.bundle
 	$(B)/sgxpy run $(DEMO)/hello.bundle -- $(PY) examples/hello/app.py
 
+# The attack tests set LD_PRELOAD on purpose: ASan must not refuse to start
+# because its runtime is then not first in the library list.
+check-asan: export ASAN_OPTIONS = verify_asan_link_order=0:detect_leaks=1
 check-asan:
 	$(MAKE) B=build-asan $(ASAN_VARS) check
 
