@@ -4,6 +4,7 @@
 #define SGXPY_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 int cmd_trace(int argc, char **argv);
 int cmd_show(int argc, char **argv);
@@ -12,6 +13,14 @@ int cmd_verify(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+struct mf_options;
+/* `sgxpy manifest --from-log` (cmd_manifest_fromlog.c); frees logs and extra. */
+int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases, size_t n_bases,
+		       struct mf_options *extra, bool json);
 
 /* `sgxpy show` on a bundle directory (cmd_show_bundle.c). */
 int show_bundle(const char *dir, bool json);

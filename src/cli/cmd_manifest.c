@@ -11,6 +11,7 @@
 static const char usage[] =
 	"usage: sgxpy manifest [-o BUNDLE] [--allow PATH]... [--trust PATH]...\n"
 	"                      [--exclude PATH]... [--stats] TRACE...\n"
+	"       sgxpy manifest --from-log LOG... [--json] [-o NEW] [--allow PATH]... BASE\n"
 	"\n"
 	"Turn one or more traces (runs merge) into a bundle: one manifest per process\n"
 	"image (program, plus script for interpreters), trusted files with SHA-256,\n"
@@ -23,6 +24,9 @@ static const char usage[] =
 	"      --exclude PATH   leave PATH and everything below it out\n"
 	"      --stats          print hashing statistics to stderr\n"
 	"  -j, --jobs N         hashing threads (default: one per CPU)\n"
+	"      --from-log LOG   fold what `sgxpy run --audit --log LOG` (or Gramine with\n"
+	"                       allow_all_but_log) refused into a new bundle made from\n"
+	"                       BASE's traces, and show what that adds (--json: as JSON)\n"
 	"\n"
 	"Exit status: 0 ok, 2 usage, 3 bad or stale trace, 4 system error.\n";
 
@@ -57,11 +61,14 @@ int cmd_manifest(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'}, {"allow", required_argument, NULL, 'A'},
 		{"trust", required_argument, NULL, 'T'},  {"exclude", required_argument, NULL, 'X'},
 		{"stats", no_argument, NULL, 'S'},        {"jobs", required_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {0},
+		{"help", no_argument, NULL, 'h'},         {"from-log", required_argument, NULL, 'F'},
+		{"json", no_argument, NULL, 'J'},         {0},
 	};
 	const char *out = "sgxpy.bundle";
 	struct mf_model m = {0};
-	bool stats = false;
+	bool stats = false, json = false;
+	char **logs = NULL;
+	size_t n_logs = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+o:j:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -70,6 +77,8 @@ int cmd_manifest(int argc, char **argv)
 		case 'T': push(&m.opt.trust, &m.opt.n_trust, option_path("trust", optarg)); break;
 		case 'X': push(&m.opt.exclude, &m.opt.n_exclude, option_path("exclude", optarg)); break;
 		case 'S': stats = true; break;
+		case 'F': push(&logs, &n_logs, xstrdup(optarg)); break;
+		case 'J': json = true; break;
 		case 'j': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -86,6 +95,9 @@ int cmd_manifest(int argc, char **argv)
 		usage_error("no TRACE given");
 	if (!out[0])
 		usage_error("-o: empty bundle name");
+	if (n_logs) /* frees logs and m.opt */
+		return manifest_from_logs(out, logs, n_logs, argv + optind, (size_t)(argc - optind),
+					  &m.opt, json);
 	struct sg_err err;
 	if (mf_build(&m, argv + optind, (size_t)(argc - optind), &err) < 0)
 		die(EXIT_INPUT, "%s", err.msg);

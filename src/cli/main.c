@@ -1,16 +1,22 @@
 /* main.c - `sgxpy COMMAND [OPTIONS]`: dispatch to the command table. */
 #include "cli/cli.h"
 #include "common/util.h"
+#include "run/run.h"
 
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{"build", cmd_build, "trace, manifest and sign in one go: protect CMD"},
 	{"trace", cmd_trace, "run a command under the tracer and record its files"},
 	{"show", cmd_show, "print a trace or a bundle"},
 	{"manifest", cmd_manifest, "turn traces into a bundle of per-process manifests"},
@@ -18,6 +24,8 @@ static const struct command {
 	{"keygen", cmd_keygen, "make a signing key"},
 	{"sign", cmd_sign, "sign a bundle's measurement"},
 	{"run", cmd_run, "run a command with its bundle enforced"},
+	{"diff", cmd_diff, "what changed between two bundles, per image"},
+	{"explain", cmd_explain, "which images trust or allow a path, and why"},
 };
 
 static void print_main_usage(FILE *out)
@@ -29,6 +37,52 @@ static void print_main_usage(FILE *out)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n`sgxpy COMMAND --help` describes each command.\n", out);
+}
+
+/* A seccomp filter flag this kernel knows: with a NULL program a known flag
+ * fails copying it (EFAULT), an unknown one is refused first (EINVAL). */
+static bool seccomp_flag_known(unsigned long flag)
+{
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, NULL) < 0 && errno == EFAULT;
+}
+
+/* `sgxpy --version`: what this build is and what this kernel offers the
+ * tracer and the supervisor (Landlock ABI, seccomp actions and flags). */
+static void print_version(void)
+{
+	printf("sgxpy %s\n", SGXPY_VERSION);
+	int abi = landlock_abi();
+	if (abi > 0)
+		printf("landlock: ABI %d (sgxpy run uses up to %d, needs %d)\n", abi,
+		       LANDLOCK_ABI_TESTED, LANDLOCK_ABI_MIN);
+	else
+		printf("landlock: not available (sgxpy run needs ABI %d, or --no-landlock)\n",
+		       LANDLOCK_ABI_MIN);
+	char actions[256] = "";
+	FILE *f = fopen("/proc/sys/kernel/seccomp/actions_avail", "re");
+	if (f) {
+		if (!fgets(actions, sizeof(actions), f))
+			actions[0] = '\0';
+		actions[strcspn(actions, "\n")] = '\0';
+		fclose(f);
+	}
+	printf("seccomp: actions %s\n", actions[0] ? actions : "(unknown)");
+	static const struct {
+		unsigned long flag;
+		const char *name;
+	} flags[] = {
+		{SECCOMP_FILTER_FLAG_LOG, "log"},
+		{SECCOMP_FILTER_FLAG_NEW_LISTENER, "new_listener"},
+		{SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH, "tsync_esrch"},
+		{SECCOMP_FILTER_FLAG_NEW_LISTENER | (1UL << 5), "wait_killable_recv"},
+	};
+	printf("seccomp: filter flags");
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (seccomp_flag_known(flags[i].flag))
+			printf(" %s", flags[i].name);
+	const struct scmp_version *v = seccomp_version();
+	printf("\nseccomp: libseccomp %u.%u.%u, API level %u\n", v->major, v->minor, v->micro,
+	       seccomp_api_get());
 }
 
 int print_usage(const char *text)
@@ -59,7 +113,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(name, "--version")) {
-		printf("sgxpy %s\n", SGXPY_VERSION);
+		print_version();
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
