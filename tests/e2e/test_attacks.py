@@ -286,3 +286,33 @@ def test_ld_preload_injection(tmp_path):
     res = L.run(bundle, cmd + [str(so)], tmp_path)
     assert res.stdout == "exec refused\n", res.stderr
     assert "exec /usr/bin/python3: loader environment variable" in res.stderr
+
+
+INPLACE = """
+import sys
+f = open(sys.argv[1])
+print("opened", flush=True)
+sys.stdin.readline()          # the attacker writes in place now
+print(f.read(), end="", flush=True)
+"""
+
+
+@pytest.mark.parametrize("seal", [False, True])
+def test_in_place_write_after_check(tmp_path, seal):
+    """The documented race: a write to the file itself (not its path) after
+    the check reaches a process holding the fd; --seal closes it."""
+    trusted = tmp_path / "model.txt"
+    trusted.write_text("GOOD\n")
+    (tmp_path / "inplace.py").write_text(INPLACE)
+    cmd = [PY, "-B", "inplace.py", str(trusted)]
+    bundle = L.make_bundle(tmp_path / "bundle", cmd, tmp_path)
+    opts = ["--seal"] if seal else []
+    p = subprocess.Popen([L.SGXPY, "run", *opts, str(bundle), "--", *cmd], cwd=tmp_path,
+                         env=L.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "opened\n"
+    with open(trusted, "r+") as f:   # same size, other bytes, same inode
+        f.write("EVIL\n")
+    out, err = p.communicate("go\n", timeout=60)
+    assert p.returncode == 0, err
+    assert out == ("GOOD\n" if seal else "EVIL\n")
