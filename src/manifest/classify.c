@@ -4,7 +4,7 @@
  *
  * Order of the rules for one path (first match wins):
  *   --exclude; pseudo (/proc, /sys, /dev); --trust; --allow; __pycache__
- *   writes dropped; modified in a volatile dir -> the whole dir;
+ *   writes dropped; made by the run in a volatile dir -> the whole dir;
  *   modified -> allowed (random names -> their dir);
  *   modified by another image -> allowed read-only; read/exec/map of a regular
  *   file -> trusted (directory -> list); list; stat-only / probes -> stat. */
@@ -119,27 +119,38 @@ static void classify_stat(struct ctx *c, struct mf_image *img, const char *path)
 
 /* In a temp dir, what the run itself made (tempfile's /tmp/tmpXXXXXXXX,
  * multiprocessing's /tmp/pymp-XXXXXXXX, pytest's /tmp/pytest-of-me/pytest-N)
- * gets a new name every run: allow the whole temp dir.  A modified path is
- * such an entry when it sits directly in the temp dir, or when a directory
- * between the temp dir and it was created by the run or is gone.  An app
- * directory that was there before and still is (an app unpacked in /tmp) is
- * classified like any other directory. */
-static bool volatile_entry(struct ctx *c, const char *path, const char *root)
+ * gets a new name every run: allow the whole temp dir.  A path is such an
+ * entry when it, or a directory between the temp dir and it, was created or
+ * removed by the run; for a path the image modified, also when one of those is
+ * gone, or when it sits directly in the temp dir.  An app directory that was
+ * there before and still is (an app unpacked in /tmp) and the files in it are
+ * classified like any others. */
+/* What the run's images did to path's name (ACC_CREATE, ACC_REMOVE...),
+ * bytecode caches aside (their writes are dropped, rule 6). */
+static uintptr_t run_changed(struct ctx *c, const char *path)
+{
+	void **fl = strmap_get(&c->m->tree_written, path);
+	return fl && !rules_is_pycache(path) ? (uintptr_t)*fl : 0;
+}
+
+static bool volatile_entry(struct ctx *c, const char *path, const char *root, bool modified)
 {
 	size_t n = strlen(root);
 	if (path[n] != '/')
 		return false;
 	cleanup_free char *p = xstrdup(path);
+	struct stat st;
+	/* The directories strictly between the temp dir and path. */
 	for (char *slash = strchr(p + n + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		void **fl = strmap_get(&c->m->tree_written, p);
-		struct stat st;
-		bool made = fl && ((uintptr_t)*fl & ACC_CREATE) && !rules_is_pycache(p);
-		if (made || lstat(p, &st) < 0)
+		if ((run_changed(c, p) & (ACC_CREATE | ACC_REMOVE)) || (modified && lstat(p, &st) < 0))
 			return true;
 		*slash = '/';
 	}
-	return !strchr(path + n + 1, '/'); /* directly in the temp dir */
+	if (modified) /* a file of its own right in the temp dir */
+		return !strchr(path + n + 1, '/');
+	/* Only read here: another image's temp file (/tmp/tmpXXXXXXXX). */
+	return run_changed(c, path) & (ACC_CREATE | ACC_REMOVE);
 }
 
 /* For a modified path with a random component (a pid, tempfile's name), the
@@ -190,9 +201,9 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 	bool pycache = rules_is_pycache(path);
 	if (pycache)
 		fl &= ~(uintptr_t)ACC_MODIFY; /* a rewritable .pyc is an injection point */
-	if ((fl & ACC_MODIFY) && (rule = rules_volatile_root(path, c->tmpdir)) &&
-	    volatile_entry(c, path, rule)) {
-		add_allow(img, rule, true, true);
+	if ((rule = rules_volatile_root(path, c->tmpdir)) &&
+	    volatile_entry(c, path, rule, fl & ACC_MODIFY)) {
+		add_allow(img, rule, true, fl & ACC_MODIFY);
 		return;
 	}
 	if (fl & ACC_MODIFY) {

@@ -246,8 +246,10 @@ static void put_mounts(struct buf *b, const struct mf_model *m, const struct uni
 static const char *size_str(long kb, char *out, size_t n)
 {
 	/* Enclave size must be a power of two; without EDMM it is committed up
-	 * front in every process, so take 4x the largest resident peak, >= 256M. */
-	unsigned long long want = kb > 0 ? 4ull * (unsigned long long)kb * 1024 : 0, sz = 256ull << 20;
+	 * front in every process, so take twice the largest resident peak plus
+	 * 128M for the LibOS itself, and at least 256M. */
+	unsigned long long want = kb > 0 ? 2ull * (unsigned long long)kb * 1024 + (128ull << 20) : 0,
+			   sz = 256ull << 20;
 	while (sz < want)
 		sz <<= 1;
 	if (sz >= (1ull << 30))

@@ -45,7 +45,7 @@ static void test_template(void **state)
 	m.n_images = 1;
 	m.root = img;
 	m.max_threads = 3;
-	m.max_peak_rss_kb = 100 * 1024; /* 100 MiB -> 4x = 400 MiB -> 512M */
+	m.max_peak_rss_kb = 100 * 1024; /* 100 MiB -> 2x + 128 MiB = 328 MiB -> 512M */
 	m.root_env_json = xstrdup("{\"LANG\":\"C.UTF-8\",\"AWS_SECRET\":\"x\",\"LC_weird.name\":\"v\"}");
 	add_job(&m, &img->trusted, "/srv/z.py");
 	add_job(&m, &img->trusted, "/srv/a.py");
