@@ -714,3 +714,26 @@ def test_random_component_generalises(tmp_path, tree):
     assert allowed[str(tree / "state.db")] == {"path": str(tree / "state.db"), "tree": False,
                                                 "write": True}
     assert "/tmp" not in allowed
+
+
+def test_reader_of_run_temp_file(tmp_path, tree):
+    """One image writes a temp file the run made, another reads it: the reader
+    gets the temp dir read-only, the writer writable; neither names the file."""
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    t = Trace(tmp_path / "t.trace")
+    t.new_run(["python3", "app.py"], tree)
+    t.proc(1, "root", None, "/usr/bin/python3.11", ["python3", "app.py"], tree,
+           env={"TMPDIR": str(tmpdir)})
+    t.file(1, tree / "app.py", "read")
+    t.file(1, tmpdir / "tmpab12cd34", "create")
+    t.file(1, tmpdir / "tmpab12cd34/out.o", "create")
+    t.proc(2, "exec", 1, "/usr/bin/cat", ["cat", str(tmpdir / "tmpab12cd34/out.o")], tree)
+    t.file(2, tmpdir / "tmpab12cd34/out.o", "read")
+    idx, mans = manifest_of(tmp_path, t)
+    root, cat = mans[idx["root"]], by_program(mans, "cat")
+    assert {a["path"]: a for a in root["allowed"]}[str(tmpdir)]["write"]
+    assert {a["path"]: a for a in cat["allowed"]}[str(tmpdir)] == {
+        "path": str(tmpdir), "tree": True, "write": False}
+    assert not any("tmpab12cd34" in p for m in (root, cat) for p in
+                   [a["path"] for a in m["allowed"]] + [t["path"] for t in m["trusted"]])
