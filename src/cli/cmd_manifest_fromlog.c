@@ -11,13 +11,28 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases, size_t n_bases,
 		       struct mf_options *extra, bool json)
 {
-	if (n_bases != 1)
-		usage_error("--from-log folds into one BASE bundle (got %zu arguments)", n_bases);
-	const char *base = bases[0];
+	/* `manifest --from-log LOG BASE -o NEW` reads naturally: take -o after
+	 * BASE too (the manifest options stop at the first operand). */
+	const char *base = NULL;
+	for (size_t i = 0; i < n_bases; i++) {
+		if ((!strcmp(bases[i], "-o") || !strcmp(bases[i], "--output")) && i + 1 < n_bases)
+			out = bases[++i];
+		else if (!strncmp(bases[i], "--output=", 9))
+			out = bases[i] + 9;
+		else if (base || bases[i][0] == '-')
+			usage_error("--from-log folds into one BASE bundle: '%s' is one too many", bases[i]);
+		else
+			base = bases[i];
+	}
+	if (!base)
+		usage_error("--from-log needs the BASE bundle the log was made with");
+	if (!out[0])
+		usage_error("-o: empty bundle name");
 	struct sg_err err;
 	struct fold_log log = {0};
 	for (size_t i = 0; i < n_logs; i++)
@@ -53,9 +68,8 @@ int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases
 		free(s);
 		json_decref(o);
 	} else {
-		printf("%s: %s folded into %s (%zu log line%s)\n", out, base,
-		       bundle_diff_any(&d) ? "with these changes" : "unchanged", log.lines,
-		       log.lines == 1 ? "" : "s");
+		printf("%s + %zu log line%s -> %s%s\n", base, log.lines, log.lines == 1 ? "" : "s",
+		       out, bundle_diff_any(&d) ? ":" : " (nothing to add)");
 		bundle_diff_print(&d, stdout, false);
 		fflush(stdout);
 		size_t i;

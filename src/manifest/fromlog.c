@@ -215,6 +215,34 @@ static void fold_entry_into(struct mf_model *m, const struct fold_entry *e, stru
 		or_access(&img->access, src, ACC_PYC_STAT);
 }
 
+/* What BASE lists that its traces do not explain (earlier folds, --trust of
+ * untouched paths) is carried over as the access that gives it, so a fold of
+ * a folded bundle keeps what the first fold added. */
+static void carry_base(const struct bundle *b, struct mf_model *m)
+{
+	for (size_t i = 0; i < b->n_images; i++) {
+		const struct bundle_image *bi = &b->images[i];
+		void **slot = strmap_get(&m->by_id, bi->id);
+		if (!slot)
+			continue; /* check_drift() reports it */
+		struct mf_image *img = *slot;
+#define CARRY(path, fl)                                      \
+	do {                                                 \
+		if (!strmap_get(&img->access, (path)))      \
+			or_access(&img->access, (path), (fl)); \
+	} while (0)
+		for (size_t k = 0; k < bi->n_trusted; k++)
+			CARRY(bi->trusted[k].path, ACC_READ);
+		for (size_t k = 0; k < bi->n_allowed; k++)
+			CARRY(bi->allowed[k].path, bi->allowed[k].write ? ACC_WRITE | ACC_CREATE : ACC_READ);
+		for (size_t k = 0; k < bi->n_list; k++)
+			CARRY(bi->list[k], ACC_LIST);
+		for (size_t k = 0; k < bi->n_stat; k++)
+			CARRY(bi->stat[k], ACC_STAT);
+#undef CARRY
+	}
+}
+
 /* Files BASE trusts that hash differently now, unless a log said so. */
 static int check_drift(const struct bundle *b, const struct mf_model *m,
 		       const struct strmap *rehash, struct sg_err *err)
@@ -277,6 +305,8 @@ int fold_model(const char *base, const struct fold_log *log, const struct mf_opt
 		free(m->traces[i].path);
 		m->traces[i].path = xstrdup(o.traces[i].recorded);
 	}
+	if (rc == 0)
+		carry_base(b, m);
 	for (size_t i = 0; rc == 0 && i < log->n; i++) {
 		const struct fold_entry *e = &log->e[i];
 		if (e->image && e->kind != FOLD_SKIP && e->kind != FOLD_REHASH &&
