@@ -65,8 +65,13 @@ for _ in 1 2 3 4 5; do curl -s -o /dev/null http://127.0.0.1:18731/; done
 stop
 "$SGXPY" manifest -o g.bundle g.trace >/dev/null
 rps() { wrk -t2 -c16 -d${1}s http://127.0.0.1:18731/ | awk '/Requests\/sec/ {print $2}'; }
-for round in 1 2 3; do
-	serve $GUNI; nat=$(rps 5); stop
-	serve "$SGXPY" run g.bundle -- $GUNI; run=$(rps 5); stop
-	echo "   round $round: native $nat req/s, run $run req/s, run/native $(echo "$run $nat" | awk '{printf "%.3f", $1/$2}')"
+RATIOS=""
+for round in 1 2 3 4 5; do
+	serve $GUNI; nat=$(rps 4); stop
+	serve "$SGXPY" run g.bundle -- $GUNI; run=$(rps 4); stop
+	r=$(echo "$run $nat" | awk '{printf "%.3f", $1/$2}')
+	RATIOS="$RATIOS $r"
+	echo "   round $round: native $nat req/s, run $run req/s, run/native $r"
 done
+echo "   median run/native: $(echo $RATIOS | tr ' ' '\n' | sort -n | sed -n 3p)"
+echo "== load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
