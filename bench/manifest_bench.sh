@@ -43,15 +43,16 @@ while [ $i -lt "$RUNS" ]; do
 	bytes=$(sed -n 's/.*files, \([0-9]*\) bytes in \([0-9.]*\) s.*/\1/p' stats)
 	secs=$(sed -n 's/.*files, \([0-9]*\) bytes in \([0-9.]*\) s.*/\2/p' stats)
 	files=$(sed -n 's/.*hashed \([0-9]*\) files.*/\1/p' stats)
+	cpu=$(sed -n 's/.*; \([0-9.]*\) s of CPU.*/\1/p' stats)
 	one=$(speed)
 	multi=$(speed -multi "$ncpu")
-	echo "$bytes $secs $((t1 - t0)) $one $multi" >> rates
+	echo "$bytes $secs $((t1 - t0)) $one $multi $cpu" >> rates
 	i=$((i + 1))
 done
 
 awk -v ncpu="$ncpu" -v files="$files" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" '
 { hash[NR] = $1 / $2 / 1e6; wall[NR] = $1 / ($3 / 1e9) / 1e6; one[NR] = $4 / 1e3; multi[NR] = $5 / 1e3
-  bytes = $1 }
+  percpu[NR] = $6 > 0 ? $1 / $6 / 1e6 : 0; bytes = $1 }
 function median(a, n,   i, j, t) {
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
@@ -59,6 +60,7 @@ function median(a, n,   i, j, t) {
 END {
 	n = NR
 	h = median(hash, n); w = median(wall, n); o = median(one, n); mu = median(multi, n)
+	pc = median(percpu, n)
 	ref = o * ncpu
 	printf "hashing: %d distinct files, %.1f MB per run, %d interleaved runs, load %s\n", files, bytes / 1e6, n, load
 	printf "  sgxpy manifest, hashing phase    : %6.0f MB/s (median)\n", h
@@ -69,6 +71,8 @@ END {
 	printf "  ratio hashing / (speed x cores)  : %6.0f %%\n", 100 * h / ref
 	printf "  ratio hashing / (speed -multi)   : %6.0f %%\n", 100 * h / mu
 	printf "  ratio whole / (speed x cores)    : %6.0f %%\n", 100 * w / ref
+	printf "  hashing per CPU-second           : %6.0f MB/s = %.0f %% of one core of openssl speed\n", pc, 100 * pc / o
+	printf "    (=> %.0f MB/s = %.0f %% of speed x %d on %d idle cores)\n", pc * ncpu, 100 * pc / o, ncpu, ncpu
 }' rates
 
 # The hasher alone, same files, same code (hash_files): its CPU efficiency

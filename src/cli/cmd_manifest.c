@@ -109,9 +109,10 @@ int cmd_manifest(int argc, char **argv)
 		struct hash_stats hs;
 		hash_last_stats(&hs);
 		fprintf(stderr, "sgxpy: manifest: %zu images, hashed %llu files, %llu bytes in %.3f s "
-			"(%.1f MB/s)\n", m.n_images, (unsigned long long)hs.files,
-			(unsigned long long)hs.bytes, hs.seconds,
-			hs.seconds > 0 ? (double)hs.bytes / hs.seconds / 1e6 : 0.0);
+			"(%.1f MB/s; %.3f s of CPU, %.1f MB per CPU-second)\n", m.n_images,
+			(unsigned long long)hs.files, (unsigned long long)hs.bytes, hs.seconds,
+			hs.seconds > 0 ? (double)hs.bytes / hs.seconds / 1e6 : 0.0, hs.cpu_seconds,
+			hs.cpu_seconds > 0 ? (double)hs.bytes / hs.cpu_seconds / 1e6 : 0.0);
 	}
 	free_strv(m.opt.allow, m.opt.n_allow);
 	free_strv(m.opt.trust, m.opt.n_trust);
