@@ -31,7 +31,7 @@ DEB_PKGS := build-essential pkg-config libseccomp-dev libjansson-dev libsqlite3-
             sqlite3 hyperfine wrk clang libclang-rt-14-dev
 PY       := /usr/bin/python3
 
-.PHONY: all asan check check-asan unit e2e clean progs deps demo
+.PHONY: all asan check check-asan unit e2e clean progs deps demo man install uninstall
 all: $(B)/sgxpy progs
 
 $(B)/sgxpy: $(CLI_OBJ) $(B)/libsgxpy.a
@@ -74,15 +74,14 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
 
-# The main job on the bundled example: trace it, make its bundle, check it
+# The main job on the bundled example: trace it and make its bundle in one
+# go (`sgxpy build`, which keeps the trace beside it), check the bundle
 # against this host, and run the app protected.
 DEMO := $(B)/demo
 demo: all
 	@mkdir -p $(DEMO)
-	$(B)/sgxpy trace -o $(DEMO)/hello.trace -- $(PY) examples/hello/app.py
+	$(B)/sgxpy build -o $(DEMO)/hello.bundle -- $(PY) examples/hello/app.py
 	$(B)/sgxpy show $(DEMO)/hello.trace
-	$(B)/sgxpy manifest -o $(DEMO)/hello.bundle $(DEMO)/hello.trace
-	$(B)/sgxpy show $(DEMO)/hello.bundle
 	$(B)/sgxpy verify $(DEMO)/hello.bundle
 	$(B)/sgxpy run $(DEMO)/hello.bundle -- $(PY) examples/hello/app.py
 
@@ -91,6 +90,31 @@ demo: all
 check-asan: export ASAN_OPTIONS = verify_asan_link_order=0:detect_leaks=1
 check-asan:
 	$(MAKE) B=build-asan $(ASAN_VARS) check
+
+# Man pages (plain roff in man/, the version filled in) and install:
+# `make install PREFIX=/usr/local DESTDIR=` puts the binary, sgxpy(1) and one
+# page per command, and the bash completion under PREFIX.
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_SRC  := $(wildcard man/*.1)
+MAN_OUT  := $(MAN_SRC:man/%=$(B)/man/%)
+
+man: $(MAN_OUT)
+$(B)/man/%.1: man/%.1 Makefile
+	@mkdir -p $(dir $@)
+	sed 's/@VERSION@/$(VERSION)/g' $< > $@
+
+install: $(B)/sgxpy man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(B)/sgxpy $(DESTDIR)$(BINDIR)/sgxpy
+	install -m 0644 $(MAN_OUT) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completion/sgxpy.bash $(DESTDIR)$(BASHCOMPDIR)/sgxpy
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sgxpy $(DESTDIR)$(BASHCOMPDIR)/sgxpy \
+	      $(MAN_SRC:man/%=$(DESTDIR)$(MANDIR)/man1/%)
 
 clean:
 	rm -rf build build-asan
