@@ -95,6 +95,14 @@ int sign_keygen(const char *path, enum key_type type, struct sg_err *err)
 	return rc;
 }
 
+/* Never prompt: OpenSSL's default would read a passphrase from the terminal
+ * (and hang a script); encrypted keys are refused instead. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
 /* A private key, or failing that a public key, from a PEM file. */
 static EVP_PKEY *load_key(const char *path, bool need_private, struct sg_err *err)
 {
@@ -103,16 +111,17 @@ static EVP_PKEY *load_key(const char *path, bool need_private, struct sg_err *er
 	if (read_file(path, &data, &len, err) < 0)
 		return NULL;
 	BIO *b = BIO_new_mem_buf(data, (int)len);
-	EVP_PKEY *key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	EVP_PKEY *key = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
 	if (!key && !need_private) {
 		BIO_free(b);
 		b = BIO_new_mem_buf(data, (int)len);
-		key = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+		key = PEM_read_bio_PUBKEY(b, NULL, no_passphrase, NULL);
 	}
 	BIO_free(b);
 	ERR_clear_error();
 	if (!key) {
-		sg_fail(err, "%s: not a PEM %s key", path, need_private ? "private" : "private or public");
+		sg_fail(err, "%s: not an unencrypted PEM %s key", path,
+			need_private ? "private" : "private or public");
 		return NULL;
 	}
 	int id = EVP_PKEY_get_base_id(key);
@@ -249,7 +258,7 @@ static int read_signature(const char *path, unsigned char m[32], unsigned char *
 		goto out;
 	}
 	BIO *b = BIO_new_mem_buf(pem, -1);
-	*embedded = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+	*embedded = PEM_read_bio_PUBKEY(b, NULL, no_passphrase, NULL);
 	BIO_free(b);
 	ERR_clear_error();
 	rc = 0;

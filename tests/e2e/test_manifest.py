@@ -396,6 +396,11 @@ def test_sign_and_verify(own_app, tmp_path):
     sgx("keygen", "-o", other, "--type", "ed25519", check=0)
     assert "another key" in sgx("verify", "--key", other, b, check=1).stdout
     assert sgx("keygen", "-o", other, check=4).stderr.startswith("sgxpy: keygen: ")
+    # an encrypted key is refused, never prompted for
+    enc = tmp_path / "enc.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-aes256", "-pass", "pass:x",
+                    "-out", str(enc)], check=True, capture_output=True)
+    assert "unencrypted" in sgx("sign", "--key", enc, b, check=3).stderr
     # RSA-3072 with e = 3 by default (SGX's key type).
     rsa = subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "rsa3072.pem"), "-noout", "-text"],
                          capture_output=True, text=True).stdout
