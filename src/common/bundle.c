@@ -35,12 +35,8 @@ static json_t *load_json(const char *dir, const char *rel, unsigned char bytes_s
 	cleanup_free char *path = xasprintf("%s/%s", dir, rel);
 	cleanup_free char *data = NULL;
 	size_t len;
-	if (read_file(path, &data, &len, err) < 0)
+	if (read_small_file(path, MAX_JSON_BYTES, &data, &len, err) < 0)
 		return NULL;
-	if (len > MAX_JSON_BYTES) {
-		sg_fail(err, "%s: too large (%zu bytes)", path, len);
-		return NULL;
-	}
 	if (bytes_sha)
 		sha256_buf(data, len, bytes_sha);
 	json_error_t je;
@@ -407,7 +403,7 @@ int bundle_measure(const char *dir, unsigned char out[32], struct sg_err *err)
 	cleanup_free char *file = xasprintf("%s/bundle.json", dir);
 	cleanup_free char *data = NULL;
 	size_t len;
-	if (read_file(file, &data, &len, err) < 0)
+	if (read_small_file(file, MAX_JSON_BYTES, &data, &len, err) < 0)
 		return -1;
 	sha256_buf(data, len, out);
 	return 0;

@@ -2,7 +2,10 @@
 #include "common/json.h"
 #include "common/path.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 char *json_canonical(const json_t *v, size_t *len)
 {
@@ -18,6 +21,39 @@ char *json_canonical(const json_t *v, size_t *len)
 	if (len)
 		*len = n + 1;
 	return out;
+}
+
+int read_small_file(const char *path, size_t max, char **data, size_t *len, struct sg_err *err)
+{
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return sg_fail_errno(err, "cannot open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return sg_fail_errno(err, "cannot stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return sg_fail(err, "%s: not a regular file", path);
+	if ((uint64_t)st.st_size > max)
+		return sg_fail(err, "%s: too large (%lld bytes, at most %zu)", path,
+			       (long long)st.st_size, max);
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	cleanup_free char *buf = xmalloc(cap + 1);
+	for (;;) {
+		/* Read one byte past the size: a file that grew is caught too. */
+		ssize_t r = TEMP_FAILURE_RETRY(read(fd, buf + n, cap - n));
+		if (r < 0)
+			return sg_fail_errno(err, "cannot read %s", path);
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == cap)
+			return sg_fail(err, "%s: changed while being read", path);
+	}
+	buf[n] = '\0';
+	*data = steal_pointer(&buf);
+	if (len)
+		*len = n;
+	return 0;
 }
 
 json_t *json_str_checked(const char *s)

@@ -14,6 +14,12 @@
  * Returns malloc'd text, or NULL if v holds something jansson cannot encode. */
 char *json_canonical(const json_t *v, size_t *len);
 
+/* Read a whole regular file of at most max bytes (NUL-terminated).  Unlike
+ * read_file() it refuses FIFOs, devices and directories up front (opened
+ * O_NONBLOCK, so a FIFO planted in a bundle cannot hang us) and files larger
+ * than max (a symlink to /dev/zero cannot exhaust memory). */
+int read_small_file(const char *path, size_t max, char **data, size_t *len, struct sg_err *err);
+
 /* A JSON string for s, or NULL if s is not valid UTF-8 (jansson refuses it);
  * callers turn NULL into an error naming the path. */
 json_t *json_str_checked(const char *s);

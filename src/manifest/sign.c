@@ -108,7 +108,7 @@ static EVP_PKEY *load_key(const char *path, bool need_private, struct sg_err *er
 {
 	cleanup_free char *data = NULL;
 	size_t len;
-	if (read_file(path, &data, &len, err) < 0)
+	if (read_small_file(path, 1 << 20, &data, &len, err) < 0)
 		return NULL;
 	BIO *b = BIO_new_mem_buf(data, (int)len);
 	EVP_PKEY *key = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
@@ -226,7 +226,7 @@ static int read_signature(const char *path, unsigned char m[32], unsigned char *
 {
 	cleanup_free char *data = NULL;
 	size_t len;
-	if (read_file(path, &data, &len, err) < 0)
+	if (read_small_file(path, 1 << 20, &data, &len, err) < 0)
 		return -1;
 	json_error_t je;
 	json_t *o = json_loadb(data, len, 0, &je);

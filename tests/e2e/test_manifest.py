@@ -742,3 +742,18 @@ def test_reader_of_run_temp_file(tmp_path, tree):
         "path": str(tmpdir), "tree": True, "write": False}
     assert not any("tmpab12cd34" in p for m in (root, cat) for p in
                    [a["path"] for a in m["allowed"]] + [t["path"] for t in m["trusted"]])
+
+
+def test_bundle_with_fifo_or_device(own_app):
+    """A FIFO or a link to /dev/zero planted in a bundle: a clear error, no hang."""
+    _, b = own_app
+    idx, _ = load_bundle(b)
+    m = b / "manifests" / f"{idx['root']}.json"
+    m.unlink()
+    os.mkfifo(m)
+    for cmd in (("show", b), ("verify", b)):
+        r = sgx(*cmd, check=3)
+        assert m.name in r.stderr and "not a regular file" in r.stderr
+    m.unlink()
+    os.symlink("/dev/zero", m)
+    assert "not a regular file" in sgx("show", b, check=3).stderr
