@@ -316,3 +316,51 @@ def test_in_place_write_after_check(tmp_path, seal):
     out, err = p.communicate("go\n", timeout=60)
     assert p.returncode == 0, err
     assert out == ("GOOD\n" if seal else "EVIL\n")
+
+
+WALL = """
+import os, sys
+trusted, other = sys.argv[1], sys.argv[2]
+for name, op in (("truncate", lambda: os.truncate(trusted, 0)),
+                 ("rename", lambda: os.rename(other, trusted)),
+                 ("unlink", lambda: os.unlink(trusted)),
+                 ("symlink", lambda: os.symlink(trusted, trusted + ".lnk"))):
+    try:
+        op()
+        print(name, "ATTACK OK")
+    except OSError as e:
+        print(name, "BLOCKED", e.errno)
+"""
+
+
+def test_landlock_wall_on_calls_not_intercepted(tmp_path):
+    """truncate, rename, unlink, symlink are not intercepted (they load
+    nothing); Landlock still keeps them off trusted files."""
+    data = tmp_path / "data"
+    data.mkdir()
+    trusted, other = data / "model.txt", data / "other.txt"
+    (tmp_path / "wall.py").write_text(WALL)
+    cmd = [PY, "-B", "wall.py", str(trusted), str(other)]
+
+    def reset():
+        for p in data.iterdir():
+            p.unlink()
+        trusted.write_text("GOOD\n")
+        other.write_text("EVIL\n")
+    reset()
+    nat = L.native(cmd, tmp_path)
+    assert nat.stdout.count("ATTACK OK") == 4, nat.stdout
+    reset()
+    bundle = L.make_bundle(tmp_path / "bundle", [PY, "-B", "wall.py", "/nonexistent", "/x"], tmp_path)
+
+    def trust(m):
+        m["trusted"].append({"path": str(trusted), "size": 5, "sha256": L.sha256_file(trusted)})
+        m["trusted"].sort(key=lambda t: t["path"])
+    L.rewrite_manifests(bundle, trust)
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "truncate BLOCKED 13\nrename BLOCKED 13\nunlink BLOCKED 13\nsymlink BLOCKED 13\n", res.stderr
+    assert trusted.read_text() == "GOOD\n"
+    # without the wall (--no-landlock) the same calls go through: Landlock
+    # is what stops them
+    res = L.run(bundle, cmd, tmp_path, "--no-landlock")
+    assert res.stdout.count("ATTACK OK") == 4
