@@ -13,7 +13,7 @@ from eval_numpy import pytest_cmd  # noqa: E402
 from conftest import SGXPY, run_sgxpy  # noqa: E402
 
 pytest.importorskip("numpy")
-pytest.importorskip("hypothesis")  # numpy's conftest imports it
+pytest.importorskip("hypothesis", reason="python3-hypothesis missing: numpy's conftest imports it (make deps)")
 
 TARGETS = ["numpy.fft", "numpy.linalg"]
 TIMEOUT = 900
