@@ -25,12 +25,16 @@ static void add_entry(struct fold_log *log, const char *image, const char *path,
 }
 
 /* A file the audited run itself wrote or created has an mtime after the run
- * started (or is gone again): allow it, do not pin its content. */
+ * started (or is gone again): allow it, do not pin its content.  Except a
+ * bytecode cache the run rewrote (its source changed): rule 6 trusts a .pyc
+ * that was read, with its content now, as a fresh trace would. */
 static enum fold_kind open_kind(const char *path, double started)
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return FOLD_WRITE;
+	if (rules_is_pycache(path))
+		return FOLD_READ;
 	if (S_ISREG(st.st_mode) && started > 0 &&
 	    (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9 >= started)
 		return FOLD_WRITE;
