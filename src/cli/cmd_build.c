@@ -4,9 +4,7 @@
 #include "cli/cli.h"
 #include "common/exec_path.h"
 #include "common/path.h"
-#include "common/store.h"
 #include "common/term.h"
-#include "common/utf8.h"
 #include "manifest/manifest.h"
 #include "manifest/origin.h"
 #include "manifest/sign.h"
@@ -14,7 +12,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -92,34 +89,28 @@ static void check_outputs(const char *out, const char *trace, const char *key)
 	}
 }
 
-static char *argv_json(char **argv)
+/* The trace step is `sgxpy trace -o TRACE [--stat] [--exact] -- CMD...`
+ * itself: cmd_trace() with the same checks, store handling and exit codes.
+ * Returns CMD's status; the trace is committed either way. */
+static int build_trace(const char *trace, char **cmd, const struct tracer_opts *opts)
 {
-	json_t *arr = json_array();
-	for (; *argv; argv++)
-		json_array_append_new(arr, json_bytes(*argv));
-	char *s = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(arr);
-	return s;
-}
-
-/* The trace step: returns CMD's status; the store is committed either way. */
-static int build_trace(const char *trace, const char *program, char **cmd,
-		       const struct tracer_opts *opts)
-{
-	struct sg_err err;
-	struct store st;
-	if (store_create(&st, trace, false, &err) < 0)
-		die(EXIT_WRAP_FAIL, "%s", err.msg);
-	cleanup_free char *cwd = getcwd(NULL, 0);
-	cleanup_free char *cmd_json = argv_json(cmd);
-	struct trace_stats stats = {0};
-	int status = -1;
-	if (store_begin_run(&st, cmd_json, cwd ? cwd : "/", &err) < 0 ||
-	    (status = tracer_run(&st, program, cmd, opts, &stats, &err)) < 0 ||
-	    store_end_run(&st, status, &err) < 0 || store_commit(&st, &err) < 0) {
-		store_abort(&st);
-		die(EXIT_WRAP_FAIL, "%s", err.msg);
-	}
+	size_t n = 0;
+	while (cmd[n])
+		n++;
+	char **av = xcalloc(n + 7, sizeof(char *));
+	size_t k = 0;
+	av[k++] = (char *)"trace";
+	av[k++] = (char *)"-o";
+	av[k++] = (char *)trace;
+	if (opts->with_stat)
+		av[k++] = (char *)"--stat";
+	if (opts->exact)
+		av[k++] = (char *)"--exact";
+	av[k++] = (char *)"--";
+	memcpy(av + k, cmd, (n + 1) * sizeof(char *));
+	optind = 0; /* a fresh getopt scan (glibc) */
+	int status = cmd_trace((int)(k + n), av);
+	free(av);
 	return status;
 }
 
@@ -167,7 +158,7 @@ int cmd_build(int argc, char **argv)
 		die(code, "%s", err.msg);
 	check_outputs(out, trace, key);
 
-	int status = build_trace(trace, program, cmd, &topts);
+	int status = build_trace(trace, cmd, &topts);
 	if (status != 0)
 		die(status, "%s exited with status %d: no bundle made (the trace is in %s; "
 		    "'sgxpy manifest -o %s %s' makes one anyway)", cmd[0], status, trace, out, trace);

@@ -51,6 +51,15 @@ void term_size(uint64_t n, char *out, size_t len)
 		snprintf(out, len, "%llu B", (unsigned long long)n);
 }
 
+void term_words(unsigned long bits, const struct term_word *words, size_t n, char *out, size_t len)
+{
+	size_t w = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n && w < len; i++)
+		if (bits & words[i].bit)
+			w += (size_t)snprintf(out + w, len - w, "%s%s", w ? ", " : "", words[i].word);
+}
+
 int term_width(void)
 {
 	struct winsize ws;

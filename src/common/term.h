@@ -26,6 +26,13 @@ bool term_color(FILE *f);
 const char *term_style(FILE *f, enum term_style s);
 /* "1.2 MiB", "512 B". */
 void term_size(uint64_t n, char *out, size_t len);
+/* Flags in words: the words of the set bits, in table order, joined by ", "
+ * ("" if none).  Truncated to fit len. */
+struct term_word {
+	unsigned long bit;
+	const char *word;
+};
+void term_words(unsigned long bits, const struct term_word *words, size_t n, char *out, size_t len);
 /* Columns of the terminal on stdout ($COLUMNS, TIOCGWINSZ), 80 when not a TTY. */
 int term_width(void);
 

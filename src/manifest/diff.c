@@ -140,20 +140,13 @@ bool bundle_diff_any(const struct bundle_diff *d)
 
 void rights_str(unsigned r, char *out, size_t len)
 {
-	static const struct {
-		unsigned bit;
-		const char *word;
-	} words[] = {
+	static const struct term_word words[] = {
 		{RT_TRUSTED, "trusted"}, {RT_READ, "allowed read"}, {RT_WRITE, "allowed write"},
 		{RT_TREE, "tree"},       {RT_LIST, "list"},         {RT_STAT, "stat"},
 		{RT_EXEC, "exec"},
 	};
-	size_t w = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if ((r & words[i].bit) && w < len)
-			w += (size_t)snprintf(out + w, len - w, "%s%s", w ? ", " : "", words[i].word);
-	if (!w)
+	term_words(r, words, ARRAY_SIZE(words), out, len);
+	if (!out[0])
 		snprintf(out, len, "none");
 }
 

@@ -3,6 +3,7 @@
  * one that decided; the rule numbers are those of docs/formats.md. */
 #include "manifest/explain.h"
 #include "common/path.h"
+#include "common/term.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,21 +11,14 @@
 
 void access_words(uintptr_t fl, char *out, size_t len)
 {
-	static const struct {
-		uintptr_t bit;
-		const char *word;
-	} words[] = {
+	static const struct term_word words[] = {
 		{ACC_READ, "read"},      {ACC_WRITE, "write"},      {ACC_CREATE, "create"},
 		{ACC_REMOVE, "remove"},  {ACC_EXEC, "exec"},        {ACC_MAP, "map"},
 		{ACC_STAT, "stat"},      {ACC_READLINK, "readlink"}, {ACC_SYMLINK, "symlink"},
 		{ACC_LIST, "list"},      {ACC_CHDIR, "chdir"},      {ACC_PROBE, "failed lookup"},
 		{ACC_PYC_STAT, "source of a read .pyc"}, {ACC_ALIAS, "symlink target"},
 	};
-	size_t w = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if ((fl & words[i].bit) && w < len)
-			w += (size_t)snprintf(out + w, len - w, "%s%s", w ? ", " : "", words[i].word);
+	term_words(fl, words, ARRAY_SIZE(words), out, len);
 }
 
 static const char *under(const char *path, char **dirs, size_t n)

@@ -71,6 +71,17 @@ def audit(d, bundle, log):
     return r
 
 
+def upgrade_and_fold(d, base, tmp_path):
+    """Upgrade the app, audit it under base, fold the log: the new bundle."""
+    upgrade(d)
+    log = tmp_path / "l.jsonl"
+    audit(d, base, log)
+    new = tmp_path / "n.bundle"
+    r = run_sgxpy("manifest", "--from-log", log, base, "-o", new)
+    assert r.returncode == 0, r.stderr
+    return new
+
+
 def test_audit_loop_folds_denials_into_a_bundle_that_then_runs_clean(app, tmp_path):
     d, base = app
     upgrade(d)
@@ -104,15 +115,12 @@ def test_audit_loop_folds_denials_into_a_bundle_that_then_runs_clean(app, tmp_pa
 
 def test_fold_of_a_fold_keeps_the_first_fold(app, tmp_path):
     d, base = app
-    upgrade(d)
-    log = tmp_path / "l1.jsonl"
-    audit(d, base, log)
-    assert run_sgxpy("manifest", "--from-log", log, base, "-o", tmp_path / "b1").returncode == 0
+    b1 = upgrade_and_fold(d, base, tmp_path)
     (d / "more.cfg").write_text("x\n")
     gram = tmp_path / "gramine.log"
     gram.write_text(f"[P1:T1:python3.11] warning: Allowing access to unknown file "
                     f"'{d}/more.cfg' due to file_check_policy settings.\n")
-    r = run_sgxpy("manifest", "--from-log", gram, tmp_path / "b1", "-o", tmp_path / "b2")
+    r = run_sgxpy("manifest", "--from-log", gram, b1, "-o", tmp_path / "b2")
     assert r.returncode == 0, r.stderr
     app_m, _ = images(tmp_path / "b2")
     assert {str(d / "extra.cfg"), str(d / "more.cfg")} <= set(trusted(app_m))
@@ -242,18 +250,15 @@ def test_diff_shows_an_upgrade_per_image(app, tmp_path):
 
 def test_diff_rehash_and_rights(app, tmp_path):
     d, base = app
-    upgrade(d)
-    log = tmp_path / "l.jsonl"
-    audit(d, base, log)
-    assert run_sgxpy("manifest", "--from-log", log, base, "-o", tmp_path / "n").returncode == 0
-    j = json.loads(run_sgxpy("diff", "--json", base, tmp_path / "n").stdout)
+    new = upgrade_and_fold(d, base, tmp_path)
+    j = json.loads(run_sgxpy("diff", "--json", base, new).stdout)
     ch = {(c["path"], c["change"]): c for c in j["changes"]}
     assert (str(d / "report.py"), "rehashed") in ch
     assert ch[(str(d / "extra.cfg"), "added")]["new"] == "trusted"
     assert ch[(str(d / "out.txt"), "added")]["new"] == "allowed write"
     assert ch[(str(d / "__pycache__/report.cpython-311.pyc"), "rights")]["new"] == "trusted"
     # the reverse diff removes what was added
-    back = json.loads(run_sgxpy("diff", "--json", tmp_path / "n", base).stdout)
+    back = json.loads(run_sgxpy("diff", "--json", new, base).stdout)
     assert back["counts"]["removed"] == j["counts"]["added"]
     assert back["counts"]["rights"] == j["counts"]["rights"]
 
@@ -294,11 +299,8 @@ def test_explain_json_and_rules(app):
 
 def test_explain_a_folded_path_and_an_unlisted_one(app, tmp_path):
     d, base = app
-    upgrade(d)
-    log = tmp_path / "l.jsonl"
-    audit(d, base, log)
-    assert run_sgxpy("manifest", "--from-log", log, base, "-o", tmp_path / "n").returncode == 0
-    r = run_sgxpy("explain", tmp_path / "n", d / "extra.cfg")
+    new = upgrade_and_fold(d, base, tmp_path)
+    r = run_sgxpy("explain", new, d / "extra.cfg")
     assert r.returncode == 0 and "from-log" in r.stdout
     r = run_sgxpy("explain", base, "/etc/shadow")
     assert r.returncode == 1 and "no image" in r.stdout
