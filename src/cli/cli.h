@@ -25,6 +25,10 @@ int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases
 /* `sgxpy show` on a bundle directory (cmd_show_bundle.c). */
 int show_bundle(const char *dir, bool json);
 
+/* Print a JSON document to stdout (indented, ASCII) and drop the reference. */
+struct json_t;
+void print_json_doc(struct json_t *doc);
+
 /* Print a usage text to stdout (for --help) and return 0. */
 int print_usage(const char *text);
 /* Report a usage error naming the command, exit EXIT_USAGE. */

@@ -52,11 +52,7 @@ int cmd_diff(int argc, char **argv)
 	struct bundle_diff d;
 	bundle_diff(a, b, &d);
 	if (json) {
-		json_t *o = bundle_diff_json(&d);
-		char *s = json_dumps(o, JSON_INDENT(1) | JSON_ENSURE_ASCII);
-		puts(s);
-		free(s);
-		json_decref(o);
+		print_json_doc(bundle_diff_json(&d));
 	} else {
 		bundle_diff_print(&d, stdout, stat_only);
 	}

@@ -230,12 +230,8 @@ int cmd_explain(int argc, char **argv)
 	}
 	int status = json_array_size(images) ? EXIT_OK : EXIT_MISMATCH;
 	if (json) {
-		json_t *out = json_pack("{s:s, s:s, s:O, s:O, s:O}", "bundle", dir, "path", path,
-					"images", images, "not_listed", not_listed, "notes", notes);
-		char *s = json_dumps(out, JSON_INDENT(1) | JSON_ENSURE_ASCII);
-		puts(s);
-		free(s);
-		json_decref(out);
+		print_json_doc(json_pack("{s:s, s:s, s:O, s:O, s:O}", "bundle", dir, "path", path,
+					 "images", images, "not_listed", not_listed, "notes", notes));
 	} else {
 		print_human(path, images, not_listed, notes);
 	}

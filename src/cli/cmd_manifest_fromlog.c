@@ -60,13 +60,9 @@ int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases
 			json_array_append_new(skipped, json_string(log.e[i].note));
 	}
 	if (json) {
-		json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:o}", "base", base, "bundle", out,
-				      "log_lines", (json_int_t)log.lines, "changes",
-				      bundle_diff_json(&d), "not_folded", skipped);
-		char *s = json_dumps(o, JSON_INDENT(1) | JSON_ENSURE_ASCII);
-		puts(s);
-		free(s);
-		json_decref(o);
+		print_json_doc(json_pack("{s:s, s:s, s:I, s:o, s:o}", "base", base, "bundle", out,
+					 "log_lines", (json_int_t)log.lines, "changes",
+					 bundle_diff_json(&d), "not_folded", skipped));
 	} else {
 		printf("%s + %zu log line%s -> %s%s\n", base, log.lines, log.lines == 1 ? "" : "s",
 		       out, bundle_diff_any(&d) ? ":" : " (nothing to add)");

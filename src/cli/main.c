@@ -4,6 +4,7 @@
 #include "run/run.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdarg.h>
@@ -83,6 +84,15 @@ static void print_version(void)
 	const struct scmp_version *v = seccomp_version();
 	printf("\nseccomp: libseccomp %u.%u.%u, API level %u\n", v->major, v->minor, v->micro,
 	       seccomp_api_get());
+}
+
+void print_json_doc(json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+	if (s)
+		puts(s);
+	free(s);
+	json_decref(doc);
 }
 
 int print_usage(const char *text)
