@@ -10,7 +10,7 @@
 
 static const char usage[] =
 	"usage: sgxpy manifest [-o BUNDLE] [--allow PATH]... [--trust PATH]...\n"
-	"                      [--exclude PATH]... [--stats] TRACE...\n"
+	"                      [--exclude PATH]... [--trust-sources] [--stats] TRACE...\n"
 	"       sgxpy manifest --from-log LOG... [--json] [-o NEW] [--allow PATH]... BASE\n"
 	"\n"
 	"Turn one or more traces (runs merge) into a bundle: one manifest per process\n"
@@ -22,6 +22,8 @@ static const char usage[] =
 	"      --trust PATH     trust PATH (hash it) even if the app wrote it; a PATH the\n"
 	"                       trace never touched is trusted by the root image\n"
 	"      --exclude PATH   leave PATH and everything below it out\n"
+	"      --trust-sources  trust the .py beside every trusted .pyc too (tracebacks\n"
+	"                       and inspect.getsource), not only let it be stat'ed\n"
 	"      --stats          print hashing statistics to stderr\n"
 	"  -j, --jobs N         hashing threads (default: one per CPU)\n"
 	"      --from-log LOG   fold what `sgxpy run --audit --log LOG` (or Gramine with\n"
@@ -61,6 +63,7 @@ int cmd_manifest(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'}, {"allow", required_argument, NULL, 'A'},
 		{"trust", required_argument, NULL, 'T'},  {"exclude", required_argument, NULL, 'X'},
 		{"stats", no_argument, NULL, 'S'},        {"jobs", required_argument, NULL, 'j'},
+		{"trust-sources", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},         {"from-log", required_argument, NULL, 'F'},
 		{"json", no_argument, NULL, 'J'},         {0},
 	};
@@ -77,6 +80,7 @@ int cmd_manifest(int argc, char **argv)
 		case 'T': push(&m.opt.trust, &m.opt.n_trust, option_path("trust", optarg)); break;
 		case 'X': push(&m.opt.exclude, &m.opt.n_exclude, option_path("exclude", optarg)); break;
 		case 'S': stats = true; break;
+		case 'P': m.opt.trust_sources = true; break;
 		case 'F': push(&logs, &n_logs, xstrdup(optarg)); break;
 		case 'J': json = true; break;
 		case 'j': {

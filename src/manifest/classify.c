@@ -272,6 +272,24 @@ static void check_utf8(struct ctx *c, const struct mf_image *img)
 	}
 }
 
+/* --trust-sources: the X.py of every trusted __pycache__/X.*.pyc is trusted
+ * too (tracebacks show source lines, inspect.getsource works), instead of
+ * being only stat-able.  Sources the app wrote, or excluded, stay as they are. */
+static void trust_sources(struct ctx *c, struct mf_image *img)
+{
+	const char **keys = strmap_sorted_keys(&img->trusted);
+	for (size_t i = 0; keys[i]; i++) {
+		cleanup_free char *src = rules_pyc_source(keys[i]);
+		struct stat st;
+		if (!src || strmap_get(&img->trusted, src) || strmap_get(&c->m->tree_written, src) ||
+		    under_any(src, c->m->opt.exclude, c->m->opt.n_exclude, NULL) ||
+		    stat(src, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		trust(c, img, src);
+	}
+	free(keys);
+}
+
 /* Stat entries that are also trusted, allowed or listed say nothing more. */
 static void prune_stat(struct mf_image *img)
 {
@@ -389,6 +407,8 @@ int mf_classify(struct mf_model *m, struct sg_err *err)
 			trust(&c, img, img->key.program);
 		}
 		img->program_job = job_for(m, img->key.program);
+		if (m->opt.trust_sources)
+			trust_sources(&c, img);
 		prune_allowed(img);
 		prune_stat(img);
 		check_utf8(&c, img);

@@ -43,6 +43,7 @@ struct mf_options {
 	char **allow, **trust, **exclude; /* absolute normal paths */
 	size_t n_allow, n_trust, n_exclude;
 	unsigned threads;                 /* hashing threads, 0 = all CPUs */
+	bool trust_sources;               /* trust X.py beside each trusted .pyc */
 };
 
 /* An allow rule; tree = everything below, write = may modify. */

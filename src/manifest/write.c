@@ -282,6 +282,8 @@ static char *index_json(const struct mf_model *m, const unsigned char gramine_sh
 	json_object_set_new(opt, "allow", strv_json(m->opt.allow, m->opt.n_allow));
 	json_object_set_new(opt, "trust", strv_json(m->opt.trust, m->opt.n_trust));
 	json_object_set_new(opt, "exclude", strv_json(m->opt.exclude, m->opt.n_exclude));
+	if (m->opt.trust_sources) /* only when set: older bundles stay byte-identical */
+		json_object_set_new(opt, "trust_sources", json_true());
 	/* Traces by absolute path (how the command line spelled it must not
 	 * change the measurement) and content. */
 	json_t *traces = json_array();

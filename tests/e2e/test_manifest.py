@@ -757,3 +757,25 @@ def test_bundle_with_fifo_or_device(own_app):
     m.unlink()
     os.symlink("/dev/zero", m)
     assert "not a regular file" in sgx("show", b, check=3).stderr
+
+
+def test_trust_sources(tmp_path, tree):
+    """--trust-sources: the .py beside a trusted .pyc is trusted (hashed), not
+    only stat-able; recorded in bundle.json; off by default."""
+    def build():
+        t = Trace(tmp_path / "s.trace")
+        t.new_run(["python3", "app.py"], tree)
+        python_proc(t, 1, tree / "app.py", tree, kind="root")
+        t.file(1, tree / "pkg/__pycache__/__init__.cpython-311.pyc", "read")
+        return t
+    idx, mans = manifest_of(tmp_path, build())
+    m = mans[idx["root"]]
+    src = str(tree / "pkg/__init__.py")
+    assert src in m["stat"] and src not in trusted_paths(m)
+    assert "trust_sources" not in idx["options"]
+    (tmp_path / "s.trace").unlink()
+    idx, mans = manifest_of(tmp_path, build(), "--trust-sources")
+    m = mans[idx["root"]]
+    assert src in trusted_paths(m) and src not in m["stat"]
+    assert {t["path"]: t["sha256"] for t in m["trusted"]}[src] == sha256sum(src)
+    assert idx["options"]["trust_sources"] is True
