@@ -303,3 +303,26 @@ def test_uninstall_removes_everything(installed, tmp_path):
     assert subprocess.run(mk + ["install"], capture_output=True, timeout=600).returncode == 0
     assert subprocess.run(mk + ["uninstall"], capture_output=True, timeout=600).returncode == 0
     assert [p for p in prefix.rglob("*") if p.is_file()] == []
+
+
+def test_readme_quick_start_is_these_two_lines_and_they_work(tmp_path):
+    """The README's quick start is `sgxpy build` then `sgxpy run` on the
+    bundled example; run exactly those lines (from a copy of the repo's
+    examples/, so nothing is written into the tree)."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = block.strip().splitlines()
+    assert lines == [
+        "sgxpy build -o hello.bundle -- /usr/bin/python3 examples/hello/app.py",
+        "sgxpy run hello.bundle -- /usr/bin/python3 examples/hello/app.py",
+    ]
+    shutil.copytree(HELLO, tmp_path / "examples" / "hello")
+    outs = []
+    for line in lines:
+        r = run_sgxpy(*line.split()[1:], cwd=tmp_path)
+        assert r.returncode == 0, (line, r.stderr)
+        outs.append(r.stdout)
+    native = subprocess.run([PYTHON, "examples/hello/app.py"], cwd=tmp_path, env=clean_env(),
+                            capture_output=True, text=True, check=True).stdout
+    assert outs[0].startswith(native) and outs[1] == native
+    assert (tmp_path / "hello.bundle" / "bundle.json").is_file()
