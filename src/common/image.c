@@ -56,10 +56,63 @@ static char *fold_digits(const char *text)
 	return out;
 }
 
+int image_name_is_random(const char *name)
+{
+	if (strncmp(name, "tmp", 3) == 0) {
+		size_t k = 0;
+		for (const char *c = name + 3; *c && (islower((unsigned char)*c) ||
+						     isdigit((unsigned char)*c) || *c == '_'); c++)
+			k++;
+		if (k >= 8)
+			return 1;
+	}
+	int run = 0;
+	for (const char *c = name; *c && *c != '/'; c++) {
+		run = isdigit((unsigned char)*c) ? run + 1 : 0;
+		if (run >= 5)
+			return 1;
+	}
+	return 0;
+}
+
+/* A script the app wrote into a fresh temp dir (numpy's compiler probe runs
+ * `python3 /tmp/tmpk7ptyzc8/setup.py`) has another path every run: fold each
+ * random directory component below a temp dir to "*", so the traced image
+ * and the next run's exec are one image.  Its content is never vetted anyway
+ * (the run wrote it: the manifest allows it, read-only, as volatile). */
+static const char *const temp_roots[] = {"/tmp/", "/var/tmp/", "/dev/shm/"};
+
+static void fold_temp_script(char *path)
+{
+	bool in_temp = false;
+	for (size_t i = 0; i < ARRAY_SIZE(temp_roots); i++)
+		in_temp |= strncmp(path, temp_roots[i], strlen(temp_roots[i])) == 0;
+	if (!in_temp)
+		return;
+	char *out = path + 1;
+	for (const char *in = path + 1; *in;) {
+		const char *end = strchrnul(in, '/');
+		size_t len = (size_t)(end - in);
+		if (*end == '/' && image_name_is_random(in)) { /* directories only */
+			*out++ = '*';
+		} else {
+			memmove(out, in, len);
+			out += len;
+		}
+		if (*end == '/')
+			*out++ = '/';
+		in = *end ? end + 1 : end;
+	}
+	*out = '\0';
+}
+
 static char *script_path(const char *arg, const char *cwd)
 {
 	char *p = path_resolve(cwd, arg);
-	return p ? p : xstrdup(arg);
+	if (!p)
+		return xstrdup(arg);
+	fold_temp_script(p);
+	return p;
 }
 
 /* CPython's command line: options, then -c TEXT, -m MOD, a script, or '-'. */

@@ -20,4 +20,9 @@ char *image_id(const struct image_key *key);
 int image_key_equal(const struct image_key *a, const struct image_key *b);
 void image_key_free(struct image_key *key);
 
+/* A file name that will differ next run: a run of 5+ digits (a pid, a time
+ * stamp) or tempfile's "tmp" + 8 characters of [a-z0-9_].  Shared by the
+ * image key (scripts in temp dirs) and the manifest rules (written paths). */
+int image_name_is_random(const char *name);
+
 #endif

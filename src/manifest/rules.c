@@ -2,6 +2,7 @@
  * directories are volatile, what counts as a random name, what Gramine
  * provides itself.  docs/formats.md "Manifest rules" explains each choice. */
 #include "manifest/manifest.h"
+#include "common/image.h"
 #include "common/path.h"
 
 #include <ctype.h>
@@ -129,23 +130,7 @@ char *rules_pyc_source(const char *pyc)
 
 bool rules_random_name(const char *path)
 {
-	const char *base = base_name(path);
-	/* tempfile's names: "tmp" + 8 characters of [a-z0-9_] */
-	if (strncmp(base, "tmp", 3) == 0 && strlen(base) >= 11) {
-		size_t k = 0;
-		for (const char *c = base + 3; *c && (islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_'); c++)
-			k++;
-		if (k >= 8)
-			return true;
-	}
-	/* A run of 5+ digits: a pid, a timestamp, a counter. */
-	int run = 0;
-	for (const char *c = base; *c; c++) {
-		run = isdigit((unsigned char)*c) ? run + 1 : 0;
-		if (run >= 5)
-			return true;
-	}
-	return false;
+	return image_name_is_random(base_name(path));
 }
 
 /* Gramine runs its own glibc from gramine.runtimedir() mounted at /lib; the

@@ -779,3 +779,35 @@ def test_trust_sources(tmp_path, tree):
     assert src in trusted_paths(m) and src not in m["stat"]
     assert {t["path"]: t["sha256"] for t in m["trusted"]}[src] == sha256sum(src)
     assert idx["options"]["trust_sources"] is True
+
+
+TEMP_CHILD_APPS = {
+    # a child reads a file its parent wrote under a random temp name
+    "reader": "import subprocess, sys, tempfile, os\n"
+              "d = tempfile.mkdtemp(); p = os.path.join(d, 'file'); open(p, 'w').write('hello\\n')\n"
+              "r = subprocess.run([sys.executable, '-c', 'import sys; print(open(sys.argv[1]).read().strip())', p])\n"
+              "print('child exit', r.returncode)\n",
+    # a child runs a script its parent wrote into a fresh temp dir (numpy's compiler probe)
+    "script": "import subprocess, sys, tempfile, os\n"
+              "d = tempfile.mkdtemp(); open(os.path.join(d, 'setup.py'), 'w').write('print(\"child ok\")\\n')\n"
+              "print('child exit', subprocess.run([sys.executable, 'setup.py'], cwd=d).returncode)\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TEMP_CHILD_APPS))
+def test_temp_children_match_next_run(tmp_path, kind):
+    """What a child does in the run's temp dirs gets new random names every run:
+    the bundle made from one run must fit the next (checked with sgxpy run)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "app.py").write_text(TEMP_CHILD_APPS[kind])
+    app, t = trace_app(tmp_path, src, "app.py")
+    b = tmp_path / "b"
+    sgx("manifest", "-o", b, t, check=0)
+    _, mans = load_bundle(b)
+    if kind == "script":
+        assert by_script(mans, "/setup.py")["script"].endswith("/*/setup.py")
+    r = subprocess.run([SGXPY, "run", str(b), "--", PYTHON, "app.py"], cwd=app, env=ENV,
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0 and "child exit 0" in r.stdout, r.stderr
+    assert "denied" not in r.stderr, r.stderr

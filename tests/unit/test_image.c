@@ -63,6 +63,29 @@ static void test_c_digits_fold(void **state)
 	image_key_free(&b);
 }
 
+/* A script the app wrote into a fresh temp dir is one image whatever the
+ * random directory is called; elsewhere, paths are kept as they are. */
+static void test_temp_script_folds(void **state)
+{
+	(void)state;
+	check_script("/nonexistent/python3", (char *[]){"python3", "/tmp/tmpk7ptyzc8/setup.py", NULL},
+		     "/tmp/*/setup.py");
+	check_script("/nonexistent/python3", (char *[]){"python3", "setup.py", NULL}, "/srv/app/setup.py");
+	struct image_key k;
+	image_key_from_exec("/nonexistent/python3", (char *[]){"python3", "setup.py", NULL},
+			    "/tmp/ev/tmp/tmpab_cd123/build-424242", &k);
+	assert_string_equal(k.script, "/tmp/ev/tmp/*/*/setup.py");
+	image_key_free(&k);
+	check_script("/nonexistent/python3", (char *[]){"python3", "/srv/tmpk7ptyzc8/x.py", NULL},
+		     "/srv/tmpk7ptyzc8/x.py");
+	check_script("/nonexistent/python3", (char *[]){"python3", "/tmp/tmpk7ptyzc8.py", NULL},
+		     "/tmp/tmpk7ptyzc8.py");
+	assert_true(image_name_is_random("tmpk7ptyzc8"));
+	assert_true(image_name_is_random("pid-123456"));
+	assert_false(image_name_is_random("report-2024"));
+	assert_false(image_name_is_random("tmp"));
+}
+
 static void test_shell(void **state)
 {
 	(void)state;
@@ -120,7 +143,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_python_scripts), cmocka_unit_test(test_c_digits_fold),
 		cmocka_unit_test(test_shell),          cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_program_resolved),
+		cmocka_unit_test(test_program_resolved), cmocka_unit_test(test_temp_script_folds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
