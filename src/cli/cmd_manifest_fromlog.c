@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases, size_t n_bases,
 		       struct mf_options *extra, bool json)
@@ -41,6 +42,8 @@ int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases
 	struct bundle *old_b, *new_b;
 	if (bundle_load(base, &old_b, &err) < 0)
 		die(EXIT_INPUT, "%s", err.msg);
+	cleanup_free char *sig = xasprintf("%s/signature.json", base);
+	bool base_signed = access(sig, F_OK) == 0; /* before NEW may replace BASE */
 	struct mf_model m;
 	if (fold_model(base, &log, extra, &m, &err) < 0)
 		die(EXIT_INPUT, "%s", err.msg);
@@ -72,6 +75,9 @@ int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases
 		json_t *v;
 		json_array_foreach(skipped, i, v)
 			warn_msg("not folded: %s", json_string_value(v));
+		if (bundle_diff_any(&d) && base_signed)
+			warn_msg("the new bundle %s is not signed (the base was): review the "
+				 "changes above, then 'sgxpy sign --key KEY %s'", out, out);
 		json_decref(skipped);
 	}
 	strmap_free(&seen);

@@ -126,6 +126,21 @@ def test_fold_of_a_fold_keeps_the_first_fold(app, tmp_path):
     assert {str(d / "extra.cfg"), str(d / "more.cfg")} <= set(trusted(app_m))
 
 
+def test_fold_in_place_of_a_signed_bundle_asks_to_sign_again(app, tmp_path):
+    d, base = app
+    assert run_sgxpy("keygen", "-o", tmp_path / "k.pem", "--type", "ed25519").returncode == 0
+    assert run_sgxpy("sign", "--key", tmp_path / "k.pem", base).returncode == 0
+    upgrade(d)
+    log = tmp_path / "l.jsonl"
+    audit(d, base, log)
+    r = run_sgxpy("manifest", "--from-log", log, base, "-o", base)
+    assert r.returncode == 0, r.stderr
+    assert "not signed" in r.stderr and "sgxpy sign --key KEY" in r.stderr
+    assert not (base / "signature.json").exists()
+    assert str(d / "extra.cfg") in trusted(images(base)[0])
+    assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
+
+
 def test_gramine_log_goes_to_the_root_image_and_the_gramine_export(app, tmp_path):
     d, base = app
     (d / "plugin.py").write_text("X = 1\n")
