@@ -10,7 +10,7 @@
 #include "manifest/sign.h"
 #include "trace/tracer.h"
 
-#include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +64,18 @@ static void push_path(char ***v, size_t *n, const char *opt, const char *arg)
 	(*v)[(*n)++] = p;
 }
 
+static bool dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	struct dirent *e;
+	while ((e = readdir(d)) && (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")))
+		;
+	closedir(d);
+	return e == NULL;
+}
+
 /* Refuse what would fail only after CMD ran: an output that is not a bundle,
  * an unreadable key, a trace path that is a directory. */
 static void check_outputs(const char *out, const char *trace, const char *key)
@@ -73,7 +85,7 @@ static void check_outputs(const char *out, const char *trace, const char *key)
 		cleanup_free char *idx = xasprintf("%s/bundle.json", out);
 		if (!S_ISDIR(st.st_mode))
 			die(EXIT_USAGE, "%s exists and is not a directory: not replacing it", out);
-		if (access(idx, F_OK) < 0 && rmdir(out) < 0 && errno == ENOTEMPTY)
+		if (access(idx, F_OK) < 0 && !dir_is_empty(out))
 			die(EXIT_USAGE, "%s exists and is not an sgxpy bundle: not replacing it", out);
 	}
 	if (stat(trace, &st) == 0 && !S_ISREG(st.st_mode))

@@ -127,6 +127,16 @@ def test_output_that_is_not_a_bundle_is_refused_untouched(tmp_path):
     assert not (tmp_path / "important.trace").exists()
 
 
+def test_empty_output_dir_is_kept_when_cmd_fails_and_filled_when_it_works(tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    r = run_sgxpy("build", "-o", out, "--", "/bin/false")
+    assert r.returncode == 1 and out.is_dir() and list(out.iterdir()) == []
+    r = run_sgxpy("build", "-o", out, "--", "/bin/true")
+    assert r.returncode == 0, r.stderr
+    assert (out / "bundle.json").is_file()
+
+
 def test_build_usage_errors(tmp_path):
     r = run_sgxpy("build", "-o", tmp_path / "b.bundle")
     assert r.returncode == 2 and "no command" in r.stderr
