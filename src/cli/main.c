@@ -47,18 +47,11 @@ static bool seccomp_flag_known(unsigned long flag)
 	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, NULL) < 0 && errno == EFAULT;
 }
 
-/* `sgxpy --version`: what this build is and what this kernel offers the
- * tracer and the supervisor (Landlock ABI, seccomp actions and flags). */
-static void print_version(void)
+/* `sgxpy --version [--json]`: what this build is and what this kernel offers
+ * the tracer and the supervisor (Landlock ABI, seccomp actions and flags).
+ * The facts are gathered once, as JSON; the human lines are printed from it. */
+static json_t *version_facts(void)
 {
-	printf("sgxpy %s\n", SGXPY_VERSION);
-	int abi = landlock_abi();
-	if (abi > 0)
-		printf("landlock: ABI %d (sgxpy run uses up to %d, needs %d)\n", abi,
-		       LANDLOCK_ABI_TESTED, LANDLOCK_ABI_MIN);
-	else
-		printf("landlock: not available (sgxpy run needs ABI %d, or --no-landlock)\n",
-		       LANDLOCK_ABI_MIN);
 	char actions[256] = "";
 	FILE *f = fopen("/proc/sys/kernel/seccomp/actions_avail", "re");
 	if (f) {
@@ -67,7 +60,6 @@ static void print_version(void)
 		actions[strcspn(actions, "\n")] = '\0';
 		fclose(f);
 	}
-	printf("seccomp: actions %s\n", actions[0] ? actions : "(unknown)");
 	static const struct {
 		unsigned long flag;
 		const char *name;
@@ -75,15 +67,49 @@ static void print_version(void)
 		{SECCOMP_FILTER_FLAG_LOG, "log"},
 		{SECCOMP_FILTER_FLAG_NEW_LISTENER, "new_listener"},
 		{SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH, "tsync_esrch"},
-		{SECCOMP_FILTER_FLAG_NEW_LISTENER | (1UL << 5), "wait_killable_recv"},
+		{SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+		 "wait_killable_recv"},
 	};
-	printf("seccomp: filter flags");
+	json_t *fl = json_array();
 	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
 		if (seccomp_flag_known(flags[i].flag))
-			printf(" %s", flags[i].name);
+			json_array_append_new(fl, json_string(flags[i].name));
 	const struct scmp_version *v = seccomp_version();
-	printf("\nseccomp: libseccomp %u.%u.%u, API level %u\n", v->major, v->minor, v->micro,
-	       seccomp_api_get());
+	char lib[64];
+	snprintf(lib, sizeof(lib), "%u.%u.%u", v->major, v->minor, v->micro);
+	return json_pack("{s:s, s:{s:i, s:i, s:i}, s:{s:s, s:o, s:s, s:i}}", "version",
+			 SGXPY_VERSION, "landlock", "abi", landlock_abi(), "uses_up_to",
+			 LANDLOCK_ABI_TESTED, "needs", LANDLOCK_ABI_MIN, "seccomp", "actions",
+			 actions, "filter_flags", fl, "libseccomp", lib, "api_level",
+			 (int)seccomp_api_get());
+}
+
+static void print_version(bool json)
+{
+	json_t *o = version_facts();
+	if (json) {
+		print_json_doc(o);
+		return;
+	}
+	json_t *ll = json_object_get(o, "landlock"), *sc = json_object_get(o, "seccomp");
+	int abi = (int)json_integer_value(json_object_get(ll, "abi"));
+	printf("sgxpy %s\n", SGXPY_VERSION);
+	if (abi > 0)
+		printf("landlock: ABI %d (sgxpy run uses up to %d, needs %d)\n", abi,
+		       LANDLOCK_ABI_TESTED, LANDLOCK_ABI_MIN);
+	else
+		printf("landlock: not available (sgxpy run needs ABI %d, or --no-landlock)\n",
+		       LANDLOCK_ABI_MIN);
+	const char *actions = json_string_value(json_object_get(sc, "actions"));
+	printf("seccomp: actions %s\nseccomp: filter flags", actions[0] ? actions : "(unknown)");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(sc, "filter_flags"), i, v)
+		printf(" %s", json_string_value(v));
+	printf("\nseccomp: libseccomp %s, API level %d\n",
+	       json_string_value(json_object_get(sc, "libseccomp")),
+	       (int)json_integer_value(json_object_get(sc, "api_level")));
+	json_decref(o);
 }
 
 void print_json_doc(json_t *doc)
@@ -123,7 +149,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(name, "--version")) {
-		print_version();
+		print_version(argc > 2 && !strcmp(argv[2], "--json"));
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {

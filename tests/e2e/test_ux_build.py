@@ -166,6 +166,11 @@ def test_version_names_landlock_abi_and_seccomp_features():
     flags = [l for l in lines if l.startswith("seccomp: filter flags")]
     assert flags and "new_listener" in flags[0], "sgxpy run needs user notification"
     assert any(l.startswith("seccomp: libseccomp ") for l in lines)
+    j = json.loads(run_sgxpy("--version", "--json").stdout)
+    assert j["version"] == lines[0].split()[1]
+    assert j["seccomp"]["actions"] == actions
+    assert "new_listener" in j["seccomp"]["filter_flags"]
+    assert (j["landlock"]["abi"] > 0) == lines[1].startswith("landlock: ABI ")
 
 
 # ---- colour ----------------------------------------------------------------
