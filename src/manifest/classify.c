@@ -120,11 +120,11 @@ static void classify_stat(struct ctx *c, struct mf_image *img, const char *path)
 /* In a temp dir, what the run itself made (tempfile's /tmp/tmpXXXXXXXX,
  * multiprocessing's /tmp/pymp-XXXXXXXX, pytest's /tmp/pytest-of-me/pytest-N)
  * gets a new name every run: allow the whole temp dir.  A path is such an
- * entry when it, or a directory between the temp dir and it, was created or
- * removed by the run; for a path the image modified, also when one of those is
- * gone, or when it sits directly in the temp dir.  An app directory that was
- * there before and still is (an app unpacked in /tmp) and the files in it are
- * classified like any others. */
+ * entry when a directory between the temp dir and it was created or removed
+ * by the run (or, for a path the image modified, is gone), or when the path
+ * sits directly in the temp dir and was modified here or created by the run.
+ * An app directory that was there before and still is (an app unpacked in
+ * /tmp) and the files in it are classified like any others. */
 /* What the run's images did to path's name (ACC_CREATE, ACC_REMOVE...),
  * bytecode caches aside (their writes are dropped, rule 6). */
 static uintptr_t run_changed(struct ctx *c, const char *path)
@@ -147,10 +147,12 @@ static bool volatile_entry(struct ctx *c, const char *path, const char *root, bo
 			return true;
 		*slash = '/';
 	}
-	if (modified) /* a file of its own right in the temp dir */
-		return !strchr(path + n + 1, '/');
-	/* Only read here: another image's temp file (/tmp/tmpXXXXXXXX). */
-	return run_changed(c, path) & (ACC_CREATE | ACC_REMOVE);
+	/* Directly in the temp dir: written here, or another image's temp file
+	 * (/tmp/tmpXXXXXXXX) read here.  Deeper down, a file the run wrote in a
+	 * directory that was there before is that app's own output (rule 7/8). */
+	if (strchr(path + n + 1, '/'))
+		return false;
+	return modified || (run_changed(c, path) & (ACC_CREATE | ACC_REMOVE));
 }
 
 /* For a modified path with a random component (a pid, tempfile's name), the

@@ -811,3 +811,20 @@ def test_temp_children_match_next_run(tmp_path, kind):
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0 and "child exit 0" in r.stdout, r.stderr
     assert "denied" not in r.stderr, r.stderr
+
+
+def test_app_output_in_preexisting_dir_stays_exact(tmp_path, tree):
+    """An app unpacked below /tmp writes out/x; a child reads it.  out/ was there
+    before the run: the child gets exactly out/x read-only (rule 8), not the
+    whole temp dir, so it still cannot open the parent's other files."""
+    t = Trace(tmp_path / "t.trace")
+    t.new_run(["python3", "app.py"], tree)
+    python_proc(t, 1, tree / "app.py", tree, kind="root")
+    t.file(1, tree / "out/x", "create")
+    t.proc(2, "exec", 1, "/usr/bin/cat", ["cat", "out/x"], tree)
+    t.file(2, tree / "out/x", "read")
+    idx, mans = manifest_of(tmp_path, t)
+    cat = by_program(mans, "cat")
+    assert cat["allowed"] == [{"path": str(tree / "out/x"), "tree": False, "write": False}]
+    root = mans[idx["root"]]
+    assert {"path": str(tree / "out/x"), "tree": False, "write": True} in root["allowed"]
