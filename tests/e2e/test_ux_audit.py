@@ -205,6 +205,26 @@ def test_drift_not_in_the_log_stops_the_fold(app, tmp_path):
     assert not list(tmp_path.glob("x.bundle.tmp*"))
 
 
+def test_bundle_and_trace_moved_together_still_fold_and_explain(app, tmp_path):
+    d, base = app
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    base.rename(moved / "base.bundle")
+    (tmp_path / "base.trace").rename(moved / "base.trace")
+    upgrade(d)
+    log = tmp_path / "l.jsonl"
+    audit(d, moved / "base.bundle", log)
+    r = run_sgxpy("manifest", "--from-log", log, moved / "base.bundle", "-o", tmp_path / "n")
+    assert r.returncode == 0, r.stderr
+    r = run_sgxpy("explain", moved / "base.bundle", d / "sales.csv")
+    assert r.returncode == 0 and "base.trace" in r.stdout and "rule 9" in r.stdout
+    # without its trace, explain still answers which images, and says why it cannot say more
+    (moved / "base.trace").unlink()
+    r = run_sgxpy("explain", moved / "base.bundle", d / "sales.csv")
+    assert r.returncode == 0 and "trusted" in r.stdout
+    assert "not here" in r.stdout and "rule 9" not in r.stdout
+
+
 def test_fold_input_errors(app, tmp_path):
     d, base = app
     junk = tmp_path / "junk.log"
