@@ -21,6 +21,7 @@ from conftest import PYTHON, SGXPY, clean_env, run_sgxpy
 REPO = Path(__file__).resolve().parents[2]
 HELLO = REPO / "examples" / "hello"
 ESC = "\x1b["
+SGR = re.compile(r"\x1b\[[0-9;]*m")  # a colour or style, not a cursor control
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +214,7 @@ def test_colour_on_a_tty_only(two_bundles):
     env = clean_env(TERM="xterm")
     env.pop("NO_COLOR", None)
     rc, out = run_on_tty(["diff", a, b], env)
-    assert rc == 1 and ESC in out, out
+    assert rc == 1 and SGR.search(out), out
     piped = run_sgxpy("diff", a, b, env=env)
     assert piped.returncode == 1 and ESC not in piped.stdout + piped.stderr
 
@@ -221,7 +222,18 @@ def test_colour_on_a_tty_only(two_bundles):
 def test_no_color_is_honoured(two_bundles):
     a, b = two_bundles
     rc, out = run_on_tty(["diff", a, b], clean_env(TERM="xterm", NO_COLOR="1"))
-    assert rc == 1 and ESC not in out and "image" in out
+    assert rc == 1 and not SGR.search(out) and "image" in out
+
+
+def test_build_hint_and_progress_on_a_tty_only(tmp_path, built):
+    _, piped = built
+    assert "\r" not in piped.stderr and "Run it with" not in piped.stderr
+    assert piped.stderr == ""
+    env = clean_env(TERM="xterm", NO_COLOR="1")
+    rc, out = run_on_tty(["build", "-o", tmp_path / "t.bundle", "--", "/bin/true"], env)
+    assert rc == 0, out
+    assert f"sgxpy run {tmp_path}/t.bundle -- /bin/true" in out
+    assert not SGR.search(out), "NO_COLOR: progress may clear its line, but no colour"
 
 
 # ---- install, man pages, completion ----------------------------------------
