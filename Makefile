@@ -28,7 +28,7 @@ PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(B)/progs/%)
 # Debian packages to build and test (`make deps`, as root).
 DEB_PKGS := build-essential pkg-config libseccomp-dev libjansson-dev libsqlite3-dev libssl-dev \
             libcmocka-dev python3 python3-pytest python3-numpy python3-flask gunicorn strace \
-            sqlite3 hyperfine wrk clang libclang-rt-14-dev
+            sqlite3 hyperfine wrk clang libclang-rt-14-dev man-db
 PY       := /usr/bin/python3
 
 .PHONY: all asan check check-asan unit e2e clean progs deps demo man install uninstall
