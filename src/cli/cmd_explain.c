@@ -84,8 +84,9 @@ static bool rights_of(const struct bundle *b, const struct bundle_image *img, co
 static void why(const struct source *src, size_t n_src, const struct bundle_image *img,
 		const char *path, json_t *reasons)
 {
+	/* under a tree rule the accesses that made it may be below path */
 	const struct bundle_allow *a = image_allowed(img, path);
-	const char *scope = a && a->tree ? a->path : path;
+	const char *scope = a && a->tree ? a->path : NULL;
 	for (size_t s = 0; s < n_src; s++) {
 		void **slot = strmap_get(&src[s].m.by_id, img->id);
 		if (!slot)
@@ -94,8 +95,7 @@ static void why(const struct source *src, size_t n_src, const struct bundle_imag
 		const char **keys = strmap_sorted_keys(&mi->access);
 		size_t shown = 0;
 		for (size_t k = 0; keys[k] && shown < 3; k++) {
-			bool exact = !strcmp(keys[k], path);
-			if (!exact && !path_is_under(keys[k], scope))
+			if (strcmp(keys[k], path) && !(scope && path_is_under(keys[k], scope)))
 				continue;
 			uintptr_t fl = (uintptr_t)*strmap_get(&mi->access, keys[k]);
 			char acc[256], rule[512];

@@ -337,7 +337,22 @@ def test_explain_a_folded_path_and_an_unlisted_one(app, tmp_path):
     new = upgrade_and_fold(d, base, tmp_path)
     r = run_sgxpy("explain", new, d / "extra.cfg")
     assert r.returncode == 0 and "from-log" in r.stdout
+    # a directory that is only stat'ed: its own accesses, not those of paths below
+    j = json.loads(run_sgxpy("explain", "--json", base, d).stdout)
+    for img in j["images"]:
+        assert all(w["path"] == str(d) for w in img["why"]), img
     r = run_sgxpy("explain", base, "/etc/shadow")
     assert r.returncode == 1 and "no image" in r.stdout
     r = run_sgxpy("explain", base)
     assert r.returncode == 2
+
+
+def test_explain_a_path_under_a_tree_rule(tmp_path):
+    r = run_sgxpy("build", "-o", tmp_path / "mk.bundle", "--", "/bin/sh", "-c",
+                  'f=$(mktemp); echo x > "$f"; rm "$f"')
+    assert r.returncode == 0, r.stderr
+    j = json.loads(run_sgxpy("explain", "--json", tmp_path / "mk.bundle", "/tmp/never-seen").stdout)
+    sh = next(i for i in j["images"] if i["id"].startswith("dash-") or i["id"].startswith("sh-"))
+    assert sh["allowed"] == {"rule": "/tmp", "tree": True, "write": True}
+    assert sh["why"] and all(w["path"].startswith("/tmp/tmp.") for w in sh["why"])
+    assert all("rule 5" in w["rule"] for w in sh["why"])
