@@ -302,6 +302,7 @@ int fold_model(const char *base, const struct fold_log *log, const struct mf_opt
 	append_opts(&m->opt.trust, &m->opt.n_trust, extra->trust, extra->n_trust);
 	append_opts(&m->opt.exclude, &m->opt.n_exclude, extra->exclude, extra->n_exclude);
 	m->opt.threads = extra->threads;
+	m->opt.trust_sources |= extra->trust_sources;
 	if (rc == 0)
 		rc = mf_build(m, found, o.n_traces, err);
 	/* bundle.json records the traces as BASE did, not where they are now */

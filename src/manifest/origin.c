@@ -72,7 +72,9 @@ int origin_load(const char *bundle_dir, struct bundle_origin *o, struct sg_err *
 	    jreq(idx, "options", JSON_OBJECT, file, "options", &opts, err) < 0 ||
 	    load_paths(opts, "allow", file, &o->opt.allow, &o->opt.n_allow, err) < 0 ||
 	    load_paths(opts, "trust", file, &o->opt.trust, &o->opt.n_trust, err) < 0 ||
-	    load_paths(opts, "exclude", file, &o->opt.exclude, &o->opt.n_exclude, err) < 0)
+	    load_paths(opts, "exclude", file, &o->opt.exclude, &o->opt.n_exclude, err) < 0 ||
+	    jbool(opts, "trust_sources", file, "options.trust_sources", false,
+		  &o->opt.trust_sources, err) < 0)
 		goto out;
 	o->traces = xcalloc(json_array_size(traces) + 1, sizeof(*o->traces));
 	size_t i;

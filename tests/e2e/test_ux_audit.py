@@ -356,3 +356,22 @@ def test_explain_a_path_under_a_tree_rule(tmp_path):
     assert sh["allowed"] == {"rule": "/tmp", "tree": True, "write": True}
     assert sh["why"] and all(w["path"].startswith("/tmp/tmp.") for w in sh["why"])
     assert all("rule 5" in w["rule"] for w in sh["why"])
+
+
+def test_fold_keeps_the_base_options(tmp_path):
+    """--trust-sources (and --allow ...) of the base are recorded in bundle.json
+    and apply again when a log is folded."""
+    d = tmp_path / "app"
+    shutil.copytree(HELLO, d)
+    r = run_sgxpy("build", "--trust-sources", "--allow", tmp_path / "data", "-o",
+                  tmp_path / "b.bundle", "--", PYTHON, d / "app.py")
+    assert r.returncode == 0, r.stderr
+    upgrade(d)
+    log = tmp_path / "l.jsonl"
+    audit(d, tmp_path / "b.bundle", log)
+    r = run_sgxpy("manifest", "--from-log", log, tmp_path / "b.bundle", "-o", tmp_path / "n")
+    assert r.returncode == 0, r.stderr
+    opts = json.loads((tmp_path / "n" / "bundle.json").read_text())["options"]
+    assert opts.get("trust_sources") is True and opts["allow"] == [str(tmp_path / "data")]
+    app_m, _ = images(tmp_path / "n")
+    assert "/usr/lib/python3.11/json/__init__.py" in trusted(app_m)
