@@ -61,7 +61,7 @@ def test_multiprocessing_app_identical(tmp_path):
     out.mkdir()
     cmd = [PY, "-B", "mp_app.py", str(out)]
     allow = [(str(out), True, True), ("/dev/shm", True, True)]
-    bundle = L.make_bundle(tmp_path / "mp.bundle", cmd, tmp_path, allow=allow)
+    bundle = L.make_bundle(tmp_path / "mp.bundle", cmd, tmp_path, allow=allow, runs=2)
     nat = L.native(cmd, tmp_path)
     shutil.rmtree(out)
     out.mkdir()

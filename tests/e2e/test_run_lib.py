@@ -139,18 +139,31 @@ class Image:
 VOLATILE = ("/dev/", "/proc/", "/sys/")
 
 
-def make_bundle(dest, cmd, cwd, allow=(), extra_env=None, trust_all_reads=True):
-    """Trace cmd natively, write a bundle to dest (a directory).  allow: extra
-    (path, tree, write) allow rules for every image.  Returns dest."""
+def make_bundle(dest, cmd, cwd, allow=(), extra_env=None, runs=1):
+    """Trace cmd natively (runs times, merged: apps with racy process trees),
+    write a bundle to dest (a directory).  allow: extra (path, tree, write)
+    allow rules for every image.  Returns dest."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    log = dest.parent / (dest.name + ".strace")
-    strace_run(cmd, cwd, log, extra_env)
     images = {}
+    root = None
+    for n in range(runs):
+        log = dest.parent / (dest.name + ".%d.strace" % n)
+        strace_run(cmd, cwd, log, extra_env)
+        r = parse_strace(log, str(cwd), images)
+        root = root or r
+    for img in images.values():
+        for a in allow:
+            img.allowed[a[0]] = (a[1], a[2])
+    write_bundle(dest, images.values(), root)
+    return dest
+
+
+def parse_strace(log, cwd, images):
+    """Add what the strace log at `log` shows to images; return the root image."""
     proc_img = {}
     pending = {}
     root = None
-    cwd = str(cwd)
     # A vfork/clone child's lines can come before its parent's "= PID" line:
     # learn every parent first.
     parents = {}
@@ -224,11 +237,7 @@ def make_bundle(dest, cmd, cwd, allow=(), extra_env=None, trust_all_reads=True):
             img.list.add(path)
         elif os.path.isfile(path):
             img.trusted.add(path)
-    for img in images.values():
-        for a in allow:
-            img.allowed[a[0]] = (a[1], a[2])
-    write_bundle(dest, images.values(), root)
-    return dest
+    return root
 
 
 def write_bundle(dest, images, root):
