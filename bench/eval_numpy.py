@@ -29,8 +29,8 @@ PYTEST = ["-m", "pytest", "-m", "not slow", "-p", "no:cacheprovider", "-q", "-rN
           "--rootdir=/usr/lib/python3/dist-packages"]  # junit classnames start with numpy.
 
 
-def pytest_cmd(targets, junit):
-    return [L.PY, *PYTEST, f"--junitxml={junit}", "--pyargs", *targets]
+def pytest_cmd(targets, junit, extra=()):
+    return [L.PY, *PYTEST, *extra, f"--junitxml={junit}", "--pyargs", *targets]
 
 
 class Work:
@@ -45,12 +45,12 @@ class Work:
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir(parents=True)
 
-    def go(self, label, prefix, targets, timeout=5400):
+    def go(self, label, prefix, targets, timeout=5400, extra=()):
         """Run pytest on targets behind `prefix` (sgxpy trace/run args, or []).
         Returns (outcomes, wall seconds, exit status)."""
         self.fresh_tmp()
         junit = self.tmp / "junit.xml"
-        cmd = [*prefix, *pytest_cmd(targets, junit)]
+        cmd = [*prefix, *pytest_cmd(targets, junit, extra)]
         with open(self.out / f"numpy_{label}.stdout", "w") as so, \
                 open(self.out / f"numpy_{label}.stderr", "w") as se:
             r, wall = L.timed(cmd, cwd=self.cwd, env_=L.env(TMPDIR=self.tmp), stdout=so,
@@ -138,7 +138,8 @@ def split(a):
     print(f"== generalisation: trace {len(half_a)} test modules, run the other {len(half_b)}",
           flush=True)
     trace = w.w / "half_a.trace"
-    _, t_tr, _ = w.go("split_trace_a", [L.SGXPY, "trace", "-o", trace], half_a)
+    if not (a.reuse_trace and trace.exists()):
+        w.go("split_trace_a", [L.SGXPY, "trace", "-o", trace], half_a)
     b_files = []
     for m in half_b:
         p = Path(L.NUMPY_DIR).parent / (m.replace(".", "/") + ".py")
@@ -151,15 +152,24 @@ def split(a):
     wid = w.manifest("half_a_widen", [trace])
     added = L.widen_bundle(wid, [L.NUMPY_DIR])
     variants.append(("widen_numpy", wid, []))
+    # --widen-package '*': every package directory the traced images imported from
+    wall = w.manifest("half_a_widen_all", [trace])
+    roots = set()
+    for mf in (wall / "manifests").glob("*.json"):
+        roots |= L.package_roots(t["path"] for t in json.loads(mf.read_text())["trusted"])
+    added_all = L.widen_bundle(wall, sorted(roots))
+    variants.append(("widen_all", wall, []))
     native_b = {t: o for t, o in native.items() if L.test_module(t) in set(half_b)}
     res = {"modules_a": half_a, "modules_b": half_b, "native_b_passed":
            sum(1 for o in native_b.values() if o == "passed"), "variants": {},
-           "widen_added": added}
+           "widen_added": added, "widen_all_added": added_all,
+           "widen_all_packages": sorted(roots)}
     for name, bundle, _ in variants:
         log = w.out / f"numpy_split_{name}.log"
         log.unlink(missing_ok=True)
+        # A module that cannot be imported must not stop the others.
         run, t_run, rc = w.go(f"split_run_{name}", [L.SGXPY, "run", "--log", log, bundle, "--"],
-                              half_b)
+                              half_b, extra=["--continue-on-collection-errors"])
         rows, lost = table(native_b, run)
         viol = L.violations(log)
         res["variants"][name] = {
@@ -179,6 +189,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["suite", "split"])
     ap.add_argument("--targets", default="numpy")
+    ap.add_argument("--reuse-trace", action="store_true",
+                    help="split: keep an existing trace of half A")
     ap.add_argument("--out", default=str(L.REPO / "build" / "eval"))
     a = ap.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)

@@ -148,7 +148,8 @@ def split_section(sp, out):
     out.append("|---|---:|---:|---:|---:|---:|")
     names = {"plain": "A's trace, no option",
              "trust_b_tests": "+ `--trust` of B's test files (the app's own code)",
-             "widen_numpy": "+ numpy package widened (every file below numpy/)"}
+             "widen_numpy": "+ numpy package widened (every file below numpy/)",
+             "widen_all": "+ every imported package widened (`'*'`)"}
     for k, v in sp["variants"].items():
         out.append(f"| {names.get(k, k)} | {v['bundle']['trusted_unique']} | {v['bundle']['trusted_mib']} | "
                    f"{v['passed_run']} / {sp['native_b_passed']} | {pct(v['passed_run'], sp['native_b_passed'])} "
@@ -199,8 +200,9 @@ def web_section(wb, out):
         out.append("_Not run (bench/eval_web.py)._\n")
         return
     out.append("`eval/webapp` (Debian python3-flask) under `%s`, traced while a bounded client "
-               "loop exercised every route, then served under `sgxpy run`; `%s` on 127.0.0.1, "
-               "native and run interleaved in every round (a fresh server each time), on `/` "
+               "loop exercised every route, then served under `sgxpy run`; `%s` on 127.0.0.1. "
+               "The native and the run server run side by side and wrk alternates between "
+               "them (ABBA order), so a load change on the shared host hits both alike; on `/` "
                "(JSON from code) and `/report` (a Jinja template plus a CSV read on every "
                "request). Bundle: %d image(s), %d trusted files.\n"
                % (wb["command"].replace("APP", "eval/webapp").replace("PORT", "PORT"), wb["wrk"],
@@ -215,15 +217,17 @@ def web_section(wb, out):
             out.append("| %d | `%s` | %.0f | %.0f | %.3f | %.1f / %.1f | %.1f / %.1f |" % (
                 i, r, n["rps"], x["rps"], x["rps"] / n["rps"], n["latency_ms"]["p50"],
                 n["latency_ms"]["p99"], x["latency_ms"]["p50"], x["latency_ms"]["p99"]))
-    last = wb["rounds"][-1]
     out.append("")
     out.append("**Median run/native throughput: `/` %.1f%%, `/report` %.1f%% (goal >= 90%%).**"
                % (100 * statistics.median(ratios["/"]), 100 * statistics.median(ratios["/report"])))
-    if "trace" in last:
-        out.append(" For reference, in the last round: `sgxpy trace` %.1f%% / %.1f%%, `strace -f` "
-                   "%.1f%% / %.1f%% of native." % tuple(
-                       100 * last[m][r]["rps"] / last["native"][r]["rps"]
-                       for m in ("trace", "strace") for r in ("/", "/report")))
+    ref = wb.get("reference") or []
+    if ref:
+        med = {(m, r): statistics.median(x[m][r]["rps"] / x["native"][r]["rps"] for x in ref)
+               for m in ("trace", "strace") for r in ("/", "/report")}
+        out.append(" For reference (%d rounds, native vs trace vs strace -f side by side): "
+                   "`sgxpy trace` %.1f%% / %.1f%%, `strace -f` %.1f%% / %.1f%% of native." % (
+                       len(ref), 100 * med[("trace", "/")], 100 * med[("trace", "/report")],
+                       100 * med[("strace", "/")], 100 * med[("strace", "/report")]))
     out.append("\n")
     t = wb["tamper"]
     out.append("Tamper while serving (`sgxpy run --log`): after every route answered 200, "
@@ -341,11 +345,11 @@ def chart(res_dir, fg, s, pp, wb):
         t = pp["timing"]
         rows.append(("pipeline", 1.0, t["trace"]["ratio"], t["run"]["ratio"], t["strace"]["ratio"]))
     if wb:
-        last = wb["rounds"][-1]
+        ref = wb.get("reference") or []
         for r in ("/", "/report"):
             run = statistics.median(x["native"][r]["rps"] / x["run"][r]["rps"] for x in wb["rounds"])
-            tr = last["native"][r]["rps"] / last["trace"][r]["rps"] if "trace" in last else None
-            st = last["native"][r]["rps"] / last["strace"][r]["rps"] if "strace" in last else None
+            tr = statistics.median(x["native"][r]["rps"] / x["trace"][r]["rps"] for x in ref) if ref else None
+            st = statistics.median(x["native"][r]["rps"] / x["strace"][r]["rps"] for x in ref) if ref else None
             rows.append((f"gunicorn {r}", 1.0, tr, run, st))
     dat = Path(res_dir) / "chart.dat"
     with open(dat, "w") as f:
@@ -512,7 +516,8 @@ def main():
         out.append(f"| {r[0]} | " + " | ".join(fmt_ratio(x) for x in r[1:]) + " |")
     out.append("\nTime relative to native (for gunicorn: native req/s divided by req/s). The "
                "full NumPy suite is one run per way and was not run under strace. Web trace "
-               "and strace columns come from the last round only.\n")
+               "and strace columns come from the reference rounds (each against its own "
+               "native server, side by side).\n")
     numpy_section(s, out)
     split_section(sp, out)
     web_section(wb, out)

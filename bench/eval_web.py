@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Flask under gunicorn (forked workers), native vs `sgxpy run` (docs/evaluation.md).
 
-    bench/eval_web.py [--rounds 3] [--duration 5] [--workers 2] [--out DIR]
+    bench/eval_web.py [--rounds 6] [--duration 3] [--workers 2] [--out DIR]
 
 1. Copies eval/webapp to DIR/web/app, traces gunicorn while a bounded client loop
    (every route, 12 times) exercises it, and makes the bundle.
 2. Throughput: wrk -t2 -c16 -dDURATION on 127.0.0.1, on "/" (code only) and on
-   "/report" (template + CSV read on every request), ROUNDS rounds, native and run
-   interleaved in each round; one extra round under `sgxpy trace` and `strace -f`
-   for reference.
+   "/report" (template + CSV read on every request), ROUNDS rounds; the native and
+   the run server run side by side and wrk alternates between them (ABBA); then
+   two rounds of native vs `sgxpy trace` vs `strace -f` for reference.
 3. Tamper: under run with --log, a template and a data file are modified while the
    server serves; requests that load them must fail (500) with a logged denial,
    the other routes keep serving, no worker dies.
@@ -98,12 +98,14 @@ def exercise(port, n=12):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--duration", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=str(L.REPO / "build" / "eval"))
     a = ap.parse_args()
     a.duration = min(a.duration, 10)
+    # SIGTERM (a stopped evaluation) unwinds like Ctrl-C: the servers are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = Path(a.out).resolve()
     w = out / "web"
     shutil.rmtree(w, ignore_errors=True)
@@ -111,7 +113,7 @@ def main():
     app = w / "app"
     shutil.copytree(APP, app, ignore=shutil.ignore_patterns("__pycache__"))
     res = {"command": " ".join(gunicorn("APP", "PORT", a.workers)), "workers": a.workers,
-           "wrk": f"wrk -t2 -c16 -d{a.duration}s --latency", "rounds": []}
+           "wrk": f"wrk -t2 -c16 -d{a.duration}s --latency"}
 
     print(f"== web: trace gunicorn -w {a.workers} while a client exercises {len(ROUTES)} routes",
           flush=True)
@@ -128,23 +130,36 @@ def main():
     modes = {"native": [], "run": [L.SGXPY, "run", bundle, "--"],
              "trace": [L.SGXPY, "trace", "-o", w / "bench.trace", "--"],
              "strace": ["strace", "-f", "-qq", "-o", "/dev/null", "--"]}
-    print(f"== web: wrk {a.rounds} rounds x {{/, /report}}, native and run interleaved", flush=True)
-    for rnd in range(a.rounds + 1):
-        # The last round adds trace and strace -f, for reference (the chart).
-        order = ["native", "run"] if rnd % 2 == 0 else ["run", "native"]
-        if rnd == a.rounds:
-            order = ["native", "trace", "strace", "run"]
-        row = {}
-        for mode in order:
-            port = L.free_port()
-            s = Server(modes[mode], app, port, a.workers, w / f"{mode}.log")
-            exercise(port, 2)  # warm up every route in both workers
-            row[mode] = {r: wrk(port, r, a.duration) for r in ("/", "/report")}
-            s.stop()
-        res["rounds"].append(row)
-        print("   round %d: " % (rnd + 1) + "; ".join(
-            "%s %s %.0f" % (m, r, row[m][r]["rps"]) for m in order for r in ("/", "/report")),
-            flush=True)
+    # The servers of the compared modes run side by side (an idle gunicorn costs
+    # nothing) and wrk alternates between them, ABBA, so that a load change on the
+    # shared host hits both alike; the ratio is the median of per-pair ratios.
+    def compare(names, rounds, tag):
+        servers = {}
+        try:
+            for m in names:
+                port = L.free_port()
+                servers[m] = Server(modes[m], app, port, a.workers, w / f"{m}.log")
+                exercise(port, 2)  # warm up every route in both workers
+            for rnd in range(rounds):
+                order = names if rnd % 2 == 0 else names[::-1]
+                row = {m: {} for m in names}
+                for r in ("/", "/report"):
+                    for m in order:
+                        row[m][r] = wrk(servers[m].port, r, a.duration)
+                res[tag].append(row)
+                print("   %s %d: " % (tag, rnd + 1) + "; ".join(
+                    "%s %s %.0f" % (m, r, row[m][r]["rps"]) for m in names for r in ("/", "/report")),
+                    flush=True)
+        finally:
+            for s_ in servers.values():
+                s_.stop()
+
+    print(f"== web: wrk {a.rounds} rounds x {{/, /report}}, native and run alternating", flush=True)
+    res["rounds"] = []
+    compare(["native", "run"], a.rounds, "rounds")
+    print("== web: reference: native, sgxpy trace, strace -f", flush=True)
+    res["reference"] = []
+    compare(["native", "trace", "strace"], 2, "reference")
 
     print("== web: tamper a template and a data file while the server runs", flush=True)
     log = w / "tamper.jsonl"
