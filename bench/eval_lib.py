@@ -75,15 +75,16 @@ def junit(path):
 
 
 def junit_messages(path, ids):
-    """{test id: first 600 chars of the failure/error text} for the given ids."""
+    """{test id: first 600 chars of the failure/error/skip text} for the given ids."""
     ids = set(ids)
     out = {}
     for tc in ET.parse(path).getroot().iter("testcase"):
         tid = "%s::%s" % (_cls(tc.get("classname", "")), tc.get("name", ""))
         if tid in ids:
             for c in tc:
-                if c.tag in ("failure", "error"):
-                    out[tid] = ((c.get("message") or "") + "\n" + (c.text or ""))[:600]
+                if c.tag in ("failure", "error", "skipped"):
+                    out[tid] = (c.tag + ": " + (c.get("message") or "") + "\n"
+                                + (c.text or ""))[:600]
     return out
 
 
