@@ -99,9 +99,9 @@ int cmd_trace(int argc, char **argv)
 	 * terminal (or with -v), says what was recorded. */
 	if (verbose || isatty(STDERR_FILENO))
 		fprintf(stderr,
-			"sgxpy: trace: %lu processes, %lu threads, %lu execs, %lu records, "
+			"sgxpy: %s: %lu processes, %lu threads, %lu execs, %lu records, "
 			"%lu ptrace stops (%lu exit stops), %lu notifications -> %s\n",
-			stats.processes, stats.threads, stats.execs, stats.records, stats.stops,
+			sg_command, stats.processes, stats.threads, stats.execs, stats.records, stats.stops,
 			stats.exit_stops, stats.notifications, output);
 	return status;
 }

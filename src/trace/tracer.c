@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -559,6 +560,12 @@ static void send_fd(int sock, int fd)
 
 static int recv_fd(int sock)
 {
+	/* The child sends it right after loading the filter, before any other
+	 * syscall; a child that stops or blocks first (run under a debugger or
+	 * valgrind, which lack seccomp support) must not hang us forever. */
+	struct pollfd pfd = {.fd = sock, .events = POLLIN};
+	if (TEMP_FAILURE_RETRY(poll(&pfd, 1, 10000)) != 1)
+		return -1;
 	char byte;
 	struct iovec iov = {&byte, 1};
 	union {
@@ -651,6 +658,11 @@ static pid_t start_child(const char *program, char **argv, const struct tracer_o
 	if (sock[0] >= 0) {
 		*listener = recv_fd(sock[0]);
 		close(sock[0]);
+		if (*listener < 0) {
+			kill(pid, SIGKILL);
+			return sg_fail(err, "the command did not start under the tracer "
+					    "(no seccomp listener from it)");
+		}
 	}
 	return pid;
 fail:
