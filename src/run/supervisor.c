@@ -33,6 +33,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -83,6 +84,13 @@ struct sup {
 	struct strmap procs; /* "tid" -> struct proc */
 	struct seccomp_notif_sizes sizes;
 	unsigned long n_notif;
+	/* The notification thread blocks in SECCOMP_IOCTL_NOTIF_RECV itself
+	 * (not in poll), which is what SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+	 * wakes on the notifying task's CPU; this thread, the ptrace tracer,
+	 * waits on the signalfd.  mu guards procs. */
+	pthread_mutex_t mu;
+	pthread_t notif_thread;
+	volatile sig_atomic_t stop;
 };
 
 /* ---- process table ----------------------------------------------------- */
@@ -522,10 +530,12 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 		if (rc < 0)
 			goto out;
 	}
+	pthread_mutex_lock(&s->mu);
 	p->exec_pending = true;
 	p->exec_img = child;
 	memcpy(p->exec_keys, pend.exec_keys, sizeof(p->exec_keys));
 	p->n_exec_keys = pend.n_exec_keys;
+	pthread_mutex_unlock(&s->mu);
 	verifier_prefetch(s->v, child);
 	reply(s, req->id, 0, true);
 out:
@@ -648,14 +658,21 @@ static void on_notification(struct sup *s)
 	char buf[s->sizes.seccomp_notif + 64];
 	struct seccomp_notif *req = (struct seccomp_notif *)buf;
 	memset(buf, 0, sizeof(buf));
-	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
-		return; /* EINTR, or ENOENT: the target is gone */
+	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+		/* EINTR (stop), ENOENT (the target is gone); anything else
+		 * (no task left) would spin: wait for the stop signal */
+		if (errno != EINTR && errno != ENOENT && !s->stop)
+			pause();
+		return;
+	}
 	s->n_notif++;
+	pthread_mutex_lock(&s->mu);
 	struct proc *p = proc_get(s, (pid_t)req->pid);
 	if (!p || p->state == P_DEAD) {
 		/* a thread we have not seen: it belongs to a known process */
 		struct proc *leader = proc_get(s, tgid_of((pid_t)req->pid));
 		if (!leader) {
+			pthread_mutex_unlock(&s->mu);
 			run_log_violation(s->log, req->pid, NULL, "syscall", "unknown process",
 					  R_BLOCKED_SYSCALL, false);
 			reply(s, req->id, EPERM, false);
@@ -665,6 +682,9 @@ static void on_notification(struct sup *s)
 		p = proc_put(s, (pid_t)req->pid);
 		p->img = img;
 	}
+	/* p stays valid (entries are never freed while running) and its
+	 * image cannot change while this task waits for our reply. */
+	pthread_mutex_unlock(&s->mu);
 	if (req->data.arch != AUDIT_ARCH_X86_64) {
 		reply(s, req->id, ENOSYS, false);
 		return;
@@ -826,35 +846,63 @@ static void on_signals(struct sup *s)
 	}
 	int st;
 	pid_t pid;
-	while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+	while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+		pthread_mutex_lock(&s->mu);
 		on_wait_status(s, pid, st);
+		pthread_mutex_unlock(&s->mu);
+	}
 }
 
 /* ---- the loop ------------------------------------------------------------ */
+
+static void on_wake(int sig)
+{
+	(void)sig; /* only interrupts the RECV ioctl */
+}
+
+static void *notif_main(void *arg)
+{
+	struct sup *s = arg;
+	sigset_t wake;
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGRTMIN);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	while (!s->stop)
+		on_notification(s);
+	return NULL;
+}
 
 static int supervise(struct sup *s)
 {
 	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
 		  (uint64_t)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0 && s->o->verbose)
 		warn_msg("synchronous wake-up unavailable: %s", strerror(errno));
-	struct pollfd pfd[2] = {{.fd = s->listener, .events = POLLIN},
-				{.fd = s->sigfd, .events = POLLIN}};
-	bool listener_open = true;
+	int rc = pthread_create(&s->notif_thread, NULL, notif_main, s);
+	if (rc != 0) {
+		warn_msg("cannot start the notification thread: %s", strerror(rc));
+		kill(s->root, SIGKILL);
+		return EXIT_WRAP_FAIL;
+	}
+	struct pollfd pfd = {.fd = s->sigfd, .events = POLLIN};
 	while (!s->root_done) {
-		int n = poll(pfd, listener_open ? 2 : 2, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 			break;
+		on_signals(s);
+	}
+	/* Stop the notification thread: a signal interrupts its RECV; sent
+	 * again until it has gone (it may have been between check and RECV). */
+	s->stop = 1;
+	for (;;) {
+		pthread_kill(s->notif_thread, SIGRTMIN);
+		struct timespec dl;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += 20 * 1000 * 1000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
 		}
-		if (listener_open && (pfd[0].revents & POLLIN))
-			on_notification(s);
-		else if (listener_open && (pfd[0].revents & (POLLHUP | POLLERR))) {
-			listener_open = false;
-			pfd[0].fd = -1; /* no filtered task left; wait for the exits */
-		}
-		if (pfd[1].revents & POLLIN)
-			on_signals(s);
+		if (pthread_timedjoin_np(s->notif_thread, NULL, &dl) == 0)
+			break;
 	}
 	return s->root_status;
 }
@@ -930,7 +978,14 @@ int run_main(const struct run_opts *o)
 	int fwd[] = {SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
 		sigaddset(&mask, fwd[i]);
-	sigprocmask(SIG_BLOCK, &mask, &old);
+	sigset_t block = mask;
+	sigaddset(&block, SIGRTMIN); /* unblocked in the notification thread only */
+	sigprocmask(SIG_BLOCK, &block, &old);
+	struct sigaction wake_sa;
+	memset(&wake_sa, 0, sizeof(wake_sa));
+	wake_sa.sa_handler = on_wake; /* no SA_RESTART: RECV returns EINTR */
+	sigaction(SIGRTMIN, &wake_sa, NULL);
+	pthread_mutex_init(&s.mu, NULL);
 
 	/* Hashing starts first, on the other cores: the program CMD names and
 	 * its ELF interpreter (the exec check waits for them), while the bundle
@@ -1072,6 +1127,7 @@ out:
 	landlock_plan_free(plan);
 	bundle_release(s.b);
 	free(prog);
+	pthread_mutex_destroy(&s.mu);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
 }
