@@ -538,50 +538,53 @@ static int check_kernel(struct sg_err *err)
 	return 0;
 }
 
-/* Pass the listener fd from the child to the tracer (it is close-on-exec,
- * so it must travel before the child execs). */
-static void send_fd(int sock, int fd)
+/* The child's report after loading its filter, sent before it execs:
+ * 0 and the listener fd (close-on-exec, so it must travel now; none in
+ * --exact mode), or the filter's errno, so the tracer never mistakes a
+ * command that was never started for one that ran. */
+static void send_report(int sock, int err, int fd)
 {
-	char byte = 'l';
-	struct iovec iov = {&byte, 1};
+	struct iovec iov = {&err, sizeof(err)};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u = {0};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (fd >= 0) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
 	TEMP_FAILURE_RETRY(sendmsg(sock, &msg, MSG_NOSIGNAL));
 }
 
-static int recv_fd(int sock)
+/* Returns the child's errno (0: filter loaded), -1 if it sent nothing in
+ * time (a child stopped or blocked before reporting, as under a debugger or
+ * valgrind, which lack seccomp support, must not hang us). */
+static int recv_report(int sock, int *fd)
 {
-	/* The child sends it right after loading the filter, before any other
-	 * syscall; a child that stops or blocks first (run under a debugger or
-	 * valgrind, which lack seccomp support) must not hang us forever. */
+	*fd = -1;
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
 	if (TEMP_FAILURE_RETRY(poll(&pfd, 1, 10000)) != 1)
 		return -1;
-	char byte;
-	struct iovec iov = {&byte, 1};
+	int err;
+	struct iovec iov = {&err, sizeof(err)};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf)};
-	if (TEMP_FAILURE_RETRY(recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) <= 0)
+	if (TEMP_FAILURE_RETRY(recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) != sizeof(err))
 		return -1;
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -1;
-	int fd;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
+	if (c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return err;
 }
 
 static noreturn void child_main(int go, int sock, const char *program, char **argv,
@@ -593,20 +596,24 @@ static noreturn void child_main(int go, int sock, const char *program, char **ar
 	if (read(go, &c, 1) != 1)
 		_exit(EXIT_WRAP_FAIL);
 	int listener = -1;
-	int rc = sys_filter_load(opts->with_stat, opts->exact, sock >= 0 ? &listener : NULL);
-	if (rc < 0) {
-		fprintf(stderr, "sgxpy: trace: cannot install the seccomp filter: %s\n", strerror(-rc));
+	int rc = sys_filter_load(opts->with_stat, opts->exact, opts->exact ? NULL : &listener);
+	send_report(sock, rc < 0 ? -rc : 0, listener);
+	if (rc < 0)
 		_exit(EXIT_WRAP_FAIL);
-	}
-	if (sock >= 0) {
-		send_fd(sock, listener);
+	if (listener >= 0)
 		close(listener);
-		close(sock);
-	}
+	close(sock);
 	execv(program, argv);
 	int e = errno;
-	fprintf(stderr, "sgxpy: trace: cannot execute %s: %s\n", program, strerror(e));
+	fprintf(stderr, "sgxpy: %s: cannot execute %s: %s\n", sg_command, program, strerror(e));
 	_exit(e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
 }
 
 /* Fork the command's process, attach to it, let it install the filter and
@@ -614,11 +621,11 @@ static noreturn void child_main(int go, int sock, const char *program, char **ar
 static pid_t start_child(const char *program, char **argv, const struct tracer_opts *opts,
 			 int *listener, struct sg_err *err)
 {
-	int go[2], sock[2] = {-1, -1};
+	int go[2], sock[2];
 	*listener = -1;
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return sg_fail_errno(err, "pipe");
-	if (!opts->exact && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
 		close(go[0]);
 		close(go[1]);
 		return sg_fail_errno(err, "socketpair");
@@ -626,16 +633,15 @@ static pid_t start_child(const char *program, char **argv, const struct tracer_o
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(go[1]);
-		if (sock[0] >= 0)
-			close(sock[0]);
+		close(sock[0]);
 		child_main(go[0], sock[1], program, argv, opts);
 	}
 	close(go[0]);
-	if (sock[1] >= 0)
-		close(sock[1]);
+	close(sock[1]);
+	int rc = -1;
 	if (pid < 0) {
 		sg_fail_errno(err, "fork");
-		goto fail;
+		goto out;
 	}
 	long options = PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK |
 		       PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
@@ -643,33 +649,33 @@ static pid_t start_child(const char *program, char **argv, const struct tracer_o
 	if (ptrace(PTRACE_SEIZE, pid, 0, options) < 0) {
 		sg_fail_errno(err, "cannot trace the command (is ptrace forbidden here, e.g. by a "
 				   "container's seccomp profile or Yama?)");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		goto fail;
+		kill_and_reap(pid);
+		goto out;
 	}
 	if (write(go[1], "g", 1) != 1) {
 		sg_fail_errno(err, "cannot start the command");
-		kill(pid, SIGKILL);
-		goto fail;
+		kill_and_reap(pid);
+		goto out;
 	}
-	close(go[1]);
-	/* The child sends the listener before it execs; EOF if it failed
-	 * (its exit then reaches the loop as usual). */
-	if (sock[0] >= 0) {
-		*listener = recv_fd(sock[0]);
-		close(sock[0]);
-		if (*listener < 0) {
-			kill(pid, SIGKILL);
-			return sg_fail(err, "the command did not start under the tracer "
-					    "(no seccomp listener from it)");
+	int child_err = recv_report(sock[0], listener);
+	if (child_err != 0) {
+		if (child_err > 0) {
+			errno = child_err;
+			sg_fail_errno(err, "cannot install the seccomp filter in the command's process");
+		} else {
+			sg_fail(err, "the command's process did not start under the tracer");
 		}
+		if (*listener >= 0)
+			close(*listener);
+		*listener = -1;
+		kill_and_reap(pid);
+		goto out;
 	}
-	return pid;
-fail:
+	rc = pid;
+out:
 	close(go[1]);
-	if (sock[0] >= 0)
-		close(sock[0]);
-	return -1;
+	close(sock[0]);
+	return rc;
 }
 
 static int save_procs(struct tracer *tr, struct sg_err *err)
