@@ -1,8 +1,10 @@
 /* supervisor.c - the enforcement loop.
  *
- * One thread (it is also the ptrace tracer) polls two fds: the seccomp
- * listener and a signalfd (SIGCHLD for ptrace stops, termination signals to
- * forward).  Hash work runs on the verifier's threads, ahead of use.
+ * Two threads: the notification thread blocks in SECCOMP_IOCTL_NOTIF_RECV
+ * (with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP the kernel wakes it, and then the
+ * process, on the same CPU); the main thread is the ptrace tracer and waits on
+ * a signalfd (SIGCHLD for ptrace stops, termination signals to forward).  Hash
+ * work runs on the verifier's threads, ahead of use.
  *
  * Per notification: RECV, read the path from the process's memory, ID_VALID
  * (the tid may have died and been reused), resolve it against the right
