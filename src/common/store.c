@@ -39,33 +39,41 @@ static int exec_sql(struct store *st, const char *sql, struct sg_err *err)
 	return 0;
 }
 
-static int copy_file(const char *from, int to_fd, struct sg_err *err)
+static bool is_busy(int rc)
 {
-	cleanup_fd int in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return sg_fail_errno(err, "cannot open %s", from);
-	char buf[1 << 16];
-	for (;;) {
-		ssize_t n = TEMP_FAILURE_RETRY(read(in, buf, sizeof(buf)));
-		if (n < 0)
-			return sg_fail_errno(err, "cannot read %s", from);
-		if (n == 0)
-			return 0;
-		if (write_all(to_fd, buf, (size_t)n) < 0)
-			return sg_fail_errno(err, "cannot copy %s", from);
-	}
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+/* An sgxpy trace is a rollback-journal SQLite file.  Checking the header
+ * first keeps readers from ever creating -wal/-shm files beside a file that
+ * someone switched to WAL, and gives foreign files a plain answer. */
+static int check_header(const char *path, struct sg_err *err)
+{
+	unsigned char h[100];
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sg_fail_errno(err, "cannot open trace %s", path);
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+	if (n != (ssize_t)sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0)
+		return sg_fail(err, "%s: not an sgxpy trace", path);
+	if (h[18] != 1 || h[19] != 1) /* write/read version 2 = WAL */
+		return sg_fail(err, "%s: not an sgxpy trace (SQLite in WAL mode)", path);
+	return 0;
 }
 
 /* Check that an open database is an sgxpy trace of a version we read. */
 static int check_meta(struct store *st, const char *path, struct sg_err *err)
 {
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key='format' UNION ALL "
-				       "SELECT value FROM meta WHERE key='version'",
-			       -1, &q, NULL) != SQLITE_OK)
+	int rc = sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key='format' UNION ALL "
+					    "SELECT value FROM meta WHERE key='version'",
+				    -1, &q, NULL);
+	if (is_busy(rc))
+		return sg_fail(err, "%s: the trace is locked by another writer", path);
+	if (rc != SQLITE_OK)
 		return sg_fail(err, "%s: not an sgxpy trace", path);
 	const char *want[2] = {STORE_FORMAT, STORE_VERSION};
-	int i = 0, rc;
+	int i = 0;
 	while (i < 2 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(q, 0);
 		if (!v || strcmp(v, want[i]) != 0)
@@ -73,6 +81,8 @@ static int check_meta(struct store *st, const char *path, struct sg_err *err)
 		i++;
 	}
 	sqlite3_finalize(q);
+	if (i != 2 && is_busy(rc))
+		return sg_fail(err, "%s: the trace is locked by another writer", path);
 	if (i != 2)
 		return sg_fail(err, "%s: not an sgxpy trace (or an unsupported version)", path);
 	/* The tables we read must exist with the columns we use. */
@@ -112,31 +122,83 @@ static int prepare_writes(struct store *st, struct sg_err *err)
 	return 0;
 }
 
+/* --append: hold a write lock on the old trace (as any SQLite writer would
+ * see it) for the whole run, so no other writer's commit, another sgxpy
+ * append included, is lost when the new file replaces it.  The lock is taken
+ * on the file the path names at that moment: retried if it was replaced
+ * meanwhile.  Returns 1 when there is no old trace. */
+static int lock_old_trace(struct store *st, const char *path, struct sg_err *err)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct stat before, after;
+		if (stat(path, &before) < 0)
+			return errno == ENOENT ? 1 : sg_fail_errno(err, "cannot open trace %s", path);
+		if (check_header(path, err) < 0)
+			return -1;
+		if (sqlite3_open_v2(path, &st->lock_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+			sg_fail(err, "%s: cannot open trace", path);
+			return -1;
+		}
+		sqlite3_busy_timeout(st->lock_db, 10000);
+		int rc = sqlite3_exec(st->lock_db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (is_busy(rc))
+			return sg_fail(err, "%s: the trace is locked by another writer", path);
+		if (rc != SQLITE_OK)
+			return sg_fail(err, "%s: not an sgxpy trace", path);
+		if (stat(path, &after) == 0 && after.st_ino == before.st_ino &&
+		    after.st_dev == before.st_dev)
+			return 0;
+		sqlite3_close(st->lock_db);
+		st->lock_db = NULL;
+	}
+	return sg_fail(err, "%s: the trace keeps being replaced by another writer", path);
+}
+
+/* Copy the locked old trace into the new one through SQLite, which sees
+ * exactly the committed content.  A second, read-only connection does the
+ * reading: the locking one holds a write transaction, which backup refuses. */
+static int copy_old_trace(struct store *st, struct sg_err *err)
+{
+	sqlite3 *src = NULL;
+	int rc = sqlite3_open_v2(st->final, &src, SQLITE_OPEN_READONLY, NULL);
+	sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(st->db, "main", src, "main") : NULL;
+	if (b) {
+		rc = sqlite3_backup_step(b, -1);
+		sqlite3_backup_finish(b);
+	}
+	sqlite3_close(src);
+	if (!b || rc != SQLITE_DONE)
+		return db_fail(st, err, "cannot copy the old trace");
+	return 0;
+}
+
 int store_create(struct store *st, const char *path, bool append, struct sg_err *err)
 {
 	memset(st, 0, sizeof(*st));
 	st->final = xstrdup(path);
+	int old = append ? lock_old_trace(st, path, err) : 1;
+	if (old < 0)
+		goto fail;
 	st->tmp = xasprintf("%s.tmpXXXXXX", path);
-	cleanup_fd int fd = mkostemp(st->tmp, O_CLOEXEC);
+	int fd = mkostemp(st->tmp, O_CLOEXEC);
 	if (fd < 0) {
 		sg_fail_errno(err, "cannot create trace %s", path);
 		free(st->tmp);
 		st->tmp = NULL;
-		store_abort(st);
-		return -1;
-	}
-	tmp_register(st->tmp);
-	bool have_old = append && access(path, F_OK) == 0;
-	if (have_old && copy_file(path, fd, err) < 0)
 		goto fail;
+	}
+	close(fd);
+	tmp_register(st->tmp);
 	if (open_db(st, st->tmp, SQLITE_OPEN_READWRITE, err) < 0)
+		goto fail;
+	if (old == 0 && copy_old_trace(st, err) < 0)
 		goto fail;
 	/* One writer on a private temporary file: crash safety comes from the
 	 * rename, so no journal, no fsync per commit and one lock for the run. */
 	if (exec_sql(st, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=OFF;"
 			 "PRAGMA synchronous=OFF", err) < 0)
 		goto fail;
-	if (have_old ? check_meta(st, path, err) < 0
+	if (old == 0 ? check_meta(st, path, err) < 0
 		     : exec_sql(st, "BEGIN;", err) < 0 || exec_sql(st, schema_sql, err) < 0 ||
 			       exec_sql(st, "COMMIT;", err) < 0)
 		goto fail;
@@ -284,6 +346,8 @@ int store_commit(struct store *st, struct sg_err *err)
 	free(st->tmp);
 	free(st->final);
 	st->tmp = st->final = NULL;
+	sqlite3_close(st->lock_db); /* the old file is replaced: release it */
+	st->lock_db = NULL;
 	return 0;
 }
 
@@ -293,6 +357,8 @@ void store_abort(struct store *st)
 	if (st->db)
 		sqlite3_close(st->db);
 	st->db = NULL;
+	sqlite3_close(st->lock_db);
+	st->lock_db = NULL;
 	if (st->tmp) {
 		unlink(st->tmp);
 		tmp_unregister(st->tmp);
@@ -310,6 +376,8 @@ int store_open_read(struct store *st, const char *path, struct sg_err *err)
 		return sg_fail_errno(err, "cannot open trace %s", path);
 	if (!S_ISREG(sb.st_mode))
 		return sg_fail(err, "%s: not an sgxpy trace (not a regular file)", path);
+	if (check_header(path, err) < 0)
+		return -1;
 	if (open_db(st, path, SQLITE_OPEN_READONLY, err) < 0)
 		return -1;
 	if (check_meta(st, path, err) < 0) {

@@ -16,6 +16,7 @@ struct store {
 	sqlite3 *db;
 	char *final; /* NULL when opened for reading */
 	char *tmp;
+	sqlite3 *lock_db; /* --append: the old trace, write-locked until commit */
 	int run;     /* run id being written */
 	sqlite3_stmt *ins_proc, *ins_file;
 	int in_txn;
