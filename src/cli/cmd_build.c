@@ -185,8 +185,10 @@ int cmd_build(int argc, char **argv)
 		die(EXIT_SYSTEM, "%s", err.msg);
 	mf_options_free(&m.opt);
 	mf_model_free(&m);
-	if (key && sign_bundle(out, key, &err) < 0)
-		die(EXIT_INPUT, "%s was made but not signed: %s", out, err.msg);
+	int signed_rc = key ? sign_bundle(out, key, &err) : 0;
+	if (signed_rc < 0)
+		die(signed_rc == -2 ? EXIT_SYSTEM : EXIT_INPUT, "%s was made but not signed: %s", out,
+		    err.msg);
 
 	fflush(stdout); /* CMD's output first */
 	show_bundle(out, json);

@@ -12,7 +12,7 @@ static const char usage[] =
 	"manifest's hash) with the private key KEY; writes BUNDLE/signature.json.\n"
 	"The bundle is fully checked first.\n"
 	"\n"
-	"Exit status: 0 ok, 2 usage, 3 bad bundle or key.\n";
+	"Exit status: 0 ok, 2 usage, 3 bad bundle or key, 4 cannot write the signature.\n";
 
 int cmd_sign(int argc, char **argv)
 {
@@ -33,7 +33,8 @@ int cmd_sign(int argc, char **argv)
 	if (optind + 1 != argc)
 		usage_error(optind >= argc ? "no BUNDLE given" : "only one BUNDLE, please");
 	struct sg_err err;
-	if (sign_bundle(argv[optind], key, &err) < 0)
-		die(EXIT_INPUT, "%s", err.msg);
+	int rc = sign_bundle(argv[optind], key, &err);
+	if (rc < 0)
+		die(rc == -2 ? EXIT_SYSTEM : EXIT_INPUT, "%s", err.msg);
 	return EXIT_OK;
 }

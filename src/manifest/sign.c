@@ -205,6 +205,7 @@ int sign_bundle(const char *dir, const char *keyfile, struct sg_err *err)
 	text = json_canonical(o, &len);
 	json_decref(o);
 	struct atomic_file af;
+	rc = -2; /* from here on, failures are the system's */
 	if (atomic_file_open(&af, path, err) < 0)
 		goto out;
 	if (write_all(af.fd, text, len) < 0) {
@@ -212,7 +213,7 @@ int sign_bundle(const char *dir, const char *keyfile, struct sg_err *err)
 		atomic_file_abort(&af);
 		goto out;
 	}
-	rc = atomic_file_commit(&af, err);
+	rc = atomic_file_commit(&af, err) < 0 ? -2 : 0;
 out:
 	free(sig);
 	EVP_MD_CTX_free(ctx);

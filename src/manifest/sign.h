@@ -18,7 +18,9 @@ enum key_type {
 /* Write a new private key (PEM, mode 0600) to path and its public key to
  * path.pub; refuses to overwrite an existing key. */
 int sign_keygen(const char *path, enum key_type type, struct sg_err *err);
-/* Sign dir's measurement with the private key in keyfile: dir/signature.json. */
+/* Sign dir's measurement with the private key in keyfile: dir/signature.json.
+ * -1: bad bundle or key (an input error); -2: the signature could not be
+ * written (a system error: disk full, read-only bundle). */
 int sign_bundle(const char *dir, const char *keyfile, struct sg_err *err);
 /* Check dir/signature.json against the key in keyfile (private or public).
  * 0: valid; 1: mismatch (err says what); -1: cannot check (err says why). */
