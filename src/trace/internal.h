@@ -16,6 +16,7 @@
 #include "trace/tracer.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -90,9 +91,9 @@ struct tracer {
 	bool exact_now; /* take the exit stop for this call's result */
 	/* The user-notification listener (-1 without one) and its thread. */
 	int notify_fd;
-	int notify_stop[2];
 	pthread_t notify_thread;
 	bool notify_running;
+	volatile sig_atomic_t notify_stopping;
 };
 
 /* record.c */

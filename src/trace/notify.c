@@ -14,7 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
-#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -75,8 +76,13 @@ static void queue_call(struct probe_queue *q, struct tproc *p, pid_t tid, const 
 static void serve_one(struct tracer *tr, int fd, struct notify_buffers *b, struct probe_queue *q)
 {
 	memset(b->req, 0, b->req_size);
-	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, b->req) < 0)
-		return; /* EINTR, or ENOENT: the caller died meanwhile */
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, b->req) < 0) {
+		/* EINTR: maybe stopping; ENOENT: the caller died meanwhile.
+		 * Anything else (no task left) would spin: wait for the stop. */
+		if (errno != EINTR && errno != ENOENT && !tr->notify_stopping)
+			pause();
+		return;
+	}
 	const struct sys_row *row = sys_notify_row(b->req->data.nr);
 	struct tproc *p = row ? caller_image(tr, (pid_t)b->req->pid) : NULL;
 	if (p) {
@@ -99,6 +105,17 @@ static void serve_one(struct tracer *tr, int fd, struct notify_buffers *b, struc
 	}
 }
 
+/* The thread blocks in NOTIF_RECV itself, not in poll(): only that wait is
+ * woken on the notifying CPU by SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP.  It is
+ * stopped by a signal (its handler does nothing; without SA_RESTART the
+ * ioctl returns EINTR and the loop sees the stop flag). */
+#define STOP_SIGNAL SIGRTMIN
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+}
+
 static void *notify_main(void *arg)
 {
 	struct tracer *tr = arg;
@@ -106,21 +123,12 @@ static void *notify_main(void *arg)
 	struct probe_queue q = {0};
 	if (alloc_buffers(&b) < 0)
 		return NULL;
-	struct pollfd pfd[2] = {{.fd = tr->notify_fd, .events = POLLIN},
-				{.fd = tr->notify_stop[0], .events = POLLIN}};
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[0].revents & POLLIN)
-			serve_one(tr, tr->notify_fd, &b, &q);
-		else if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
-			break; /* every process of the tree is gone */
-		if (pfd[1].revents)
-			break;
-	}
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, STOP_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+	while (!tr->notify_stopping)
+		serve_one(tr, tr->notify_fd, &b, &q);
 	free_probes(&q);
 	free(b.req);
 	free(b.resp);
@@ -133,8 +141,8 @@ int notify_start(struct tracer *tr, int listener, struct sg_err *err)
 	/* Wake the caller on our CPU (6.6+): the cheapest round trip the
 	 * kernel offers; older kernels refuse the flag, which is fine. */
 	ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-	if (pipe2(tr->notify_stop, O_CLOEXEC) < 0)
-		return sg_fail_errno(err, "pipe");
+	struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART */
+	sigaction(STOP_SIGNAL, &sa, NULL);
 	int rc = pthread_create(&tr->notify_thread, NULL, notify_main, tr);
 	if (rc != 0) {
 		errno = rc;
@@ -147,13 +155,22 @@ int notify_start(struct tracer *tr, int listener, struct sg_err *err)
 void notify_stop(struct tracer *tr)
 {
 	if (tr->notify_running) {
-		if (write(tr->notify_stop[1], "x", 1) < 0) {
-			/* the thread also stops on POLLHUP once the tree is gone */
+		tr->notify_stopping = 1;
+		/* Sent again until the thread is gone: it may have been between
+		 * its check of the flag and the ioctl. */
+		for (;;) {
+			pthread_kill(tr->notify_thread, STOP_SIGNAL);
+			struct timespec deadline;
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_nsec += 20 * 1000 * 1000;
+			if (deadline.tv_nsec >= 1000000000) {
+				deadline.tv_sec++;
+				deadline.tv_nsec -= 1000000000;
+			}
+			if (pthread_timedjoin_np(tr->notify_thread, NULL, &deadline) == 0)
+				break;
 		}
-		pthread_join(tr->notify_thread, NULL);
 		tr->notify_running = false;
-		close(tr->notify_stop[0]);
-		close(tr->notify_stop[1]);
 	}
 	if (tr->notify_fd >= 0)
 		close(tr->notify_fd);
