@@ -379,7 +379,8 @@ static int check_exec_file(struct sup *s, struct proc *p, const struct seccomp_n
 		return -1;
 	}
 	int oerr;
-	if (verifier_check_path(s->v, path, sha ? sha : f->sha256, f ? f->size : UINT64_MAX, key,
+	uint64_t size = sha ? img->program_size : f->size;
+	if (verifier_check_path(s->v, path, sha ? sha : f->sha256, size ? size : UINT64_MAX, key,
 				&oerr) < 0) {
 		if (oerr)
 			reply(s, req->id, oerr, false);
