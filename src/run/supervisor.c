@@ -928,23 +928,6 @@ static char *find_program(const char *name)
 	return NULL;
 }
 
-/* bundle_free() as of 909f4ad walks argv past its NULL terminator
- * (free_strv with n == SIZE_MAX never stops): free argv here first.  Harmless
- * once that is fixed. */
-static void bundle_release(struct bundle *b)
-{
-	if (!b)
-		return;
-	for (size_t i = 0; i < b->n_images; i++) {
-		char **v = b->images[i].argv;
-		for (size_t j = 0; v && v[j]; j++)
-			free(v[j]);
-		free(v);
-		b->images[i].argv = NULL;
-	}
-	bundle_free(b);
-}
-
 static void free_procs(struct strmap *m)
 {
 	strmap_foreach(m, e) free(e->value);
@@ -1018,7 +1001,7 @@ int run_main(const struct run_opts *o)
 	if (bundle_load(o->bundle_dir, &s.b, &err) < 0)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	if (o->key_path && memcmp(signed_measurement, s.b->measurement, 32) != 0) {
-		bundle_release(s.b);
+		bundle_free(s.b);
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: bundle.json changed while it was being checked", o->bundle_dir);
 	}
 	for (char **e = environ; *e; e++) {
@@ -1026,7 +1009,7 @@ int run_main(const struct run_opts *o)
 		size_t n = strcspn(*e, "=");
 		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), *e);
 		if (policy_env_is_loader(name)) {
-			bundle_release(s.b);
+			bundle_free(s.b);
 			sup_die(&s, EXIT_WRAP_FAIL, "%s is set: it changes what is loaded; unset it "
 			    "(the bundle vouches only for the traced files)", name);
 		}
@@ -1034,7 +1017,7 @@ int run_main(const struct run_opts *o)
 	const struct bundle_image *root = bundle_image_by_id(s.b, s.b->root);
 	char *prog = find_program(o->argv[0]);
 	if (!prog) {
-		bundle_release(s.b);
+		bundle_free(s.b);
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);
 	}
 	{
@@ -1052,7 +1035,7 @@ int run_main(const struct run_opts *o)
 					      root ? root->program : "?", root && root->script ? " " : "",
 					      root && root->script ? root->script : "");
 			free(prog);
-			bundle_release(s.b);
+			bundle_free(s.b);
 			sup_die(&s, EXIT_WRAP_FAIL, "%s", msg);
 		}
 	}
@@ -1063,21 +1046,21 @@ int run_main(const struct run_opts *o)
 	if (!o->no_landlock && !o->audit) {
 		if (abi < LANDLOCK_ABI_MIN) {
 			free(prog);
-			bundle_release(s.b);
+			bundle_free(s.b);
 			sup_die(&s, EXIT_SYSTEM, "Landlock ABI %d is missing or too old (need %d); "
 			    "pass --no-landlock to run without the kernel's second wall", abi,
 			    LANDLOCK_ABI_MIN);
 		}
 		if (landlock_plan_build(s.b, abi, &plan, &err) < 0) {
 			free(prog);
-			bundle_release(s.b);
+			bundle_free(s.b);
 			sup_die(&s, EXIT_SYSTEM, "%s", err.msg);
 		}
 	}
 	if (run_log_open(o->log_path, &s.log, &err) < 0) {
 		free(prog);
 		landlock_plan_free(plan);
-		bundle_release(s.b);
+		bundle_free(s.b);
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	}
 	const char *ll = o->audit ? "landlock off (--audit)" : landlock_plan_describe(plan);
@@ -1128,7 +1111,7 @@ out:
 	free_procs(&s.procs);
 	run_log_close(s.log);
 	landlock_plan_free(plan);
-	bundle_release(s.b);
+	bundle_free(s.b);
 	free(prog);
 	pthread_mutex_destroy(&s.mu);
 	sigprocmask(SIG_SETMASK, &old, NULL);
