@@ -120,6 +120,20 @@ static void make_fixtures(void)
 	put("f", "x\n", 0644);
 	put("k", ed_private, 0600);
 	put("k.pub", ed_public, 0644);
+	/* A small trace of /prog reading /f. */
+	struct sg_err err;
+	struct store st;
+	snprintf(p, sizeof(p), "%s/t.trace", root);
+	struct store_proc pr = {.id = 1, .pid = 100, .kind = "root", .exe = "/prog",
+				.argv_json = "[\"/prog\"]", .env_json = "{\"PATH\":\"/\"}", .cwd = "/",
+				.threads = 1, .peak_rss_kb = 1000, .exit_status = 0, .abi = "x86_64"};
+	struct store_file f1 = {.proc = 1, .path = "/f", .mode = "read", .err = 0};
+	struct store_file f2 = {.proc = 1, .path = "/prog", .mode = "exec", .err = 0};
+	if (store_create(&st, p, false, &err) < 0 || store_begin_run(&st, "[\"/prog\"]", "/", &err) < 0 ||
+	    store_add_proc(&st, st.run, &pr, &err) < 0 || store_add_file(&st, st.run, &f1, &err) < 0 ||
+	    store_add_file(&st, st.run, &f2, &err) < 0 || store_end_run(&st, 0, &err) < 0 ||
+	    store_commit(&st, &err) < 0)
+		fz_fail("harness: trace fixture: %s", err.msg);
 	unsigned char h[32];
 	char ph[65], mh[65];
 	sha256_buf(prog, strlen(prog), h);
@@ -134,29 +148,22 @@ static void make_fixtures(void)
 	sha256_buf(m, strlen(m), h);
 	hex_encode(h, 32, mh);
 	free(m);
+	char th[65];
+	snprintf(p, sizeof(p), "%s/t.trace", root);
+	if (sha256_path(p, h, NULL, &err) < 0)
+		fz_fail("harness: %s", err.msg);
+	hex_encode(h, 32, th);
 	char *idx = xasprintf("{\"format\":\"sgxpy-bundle/1\",\"images\":{\"prog\":\"%s\"},"
-			      "\"root\":\"prog\"}\n", mh);
+			      "\"options\":{\"allow\":[],\"exclude\":[],\"trust\":[]},"
+			      "\"root\":\"prog\",\"traces\":[{\"path\":\"/t.trace\",\"sha256\":\"%s\"}]}\n",
+			      mh, th);
 	put("b/bundle.json", idx, 0644);
 	free(idx);
-	struct sg_err err;
 	snprintf(p, sizeof(p), "%s/b", root);
 	char key[4400];
 	snprintf(key, sizeof(key), "%s/k", root);
 	if (sign_bundle(p, key, &err) < 0)
 		fz_fail("harness: %s", err.msg);
-	/* A small trace of /prog reading /f. */
-	struct store st;
-	snprintf(p, sizeof(p), "%s/t.trace", root);
-	struct store_proc pr = {.id = 1, .pid = 100, .kind = "root", .exe = "/prog",
-				.argv_json = "[\"/prog\"]", .env_json = "{\"PATH\":\"/\"}", .cwd = "/",
-				.threads = 1, .peak_rss_kb = 1000, .exit_status = 0, .abi = "x86_64"};
-	struct store_file f1 = {.proc = 1, .path = "/f", .mode = "read", .err = 0};
-	struct store_file f2 = {.proc = 1, .path = "/prog", .mode = "exec", .err = 0};
-	if (store_create(&st, p, false, &err) < 0 || store_begin_run(&st, "[\"/prog\"]", "/", &err) < 0 ||
-	    store_add_proc(&st, st.run, &pr, &err) < 0 || store_add_file(&st, st.run, &f1, &err) < 0 ||
-	    store_add_file(&st, st.run, &f2, &err) < 0 || store_end_run(&st, 0, &err) < 0 ||
-	    store_commit(&st, &err) < 0)
-		fz_fail("harness: trace fixture: %s", err.msg);
 }
 
 static int deny(scmp_filter_ctx ctx, int err, int sys)
