@@ -13,6 +13,7 @@
 #define SGXPY_RUN_H
 
 #include "common/bundle.h"
+#include "common/elf.h"
 #include "common/util.h"
 
 #include <stdbool.h>
@@ -155,9 +156,6 @@ void verifier_stats(struct verifier *v, unsigned long *hashed, unsigned long *hi
 
 /* SHA-256 of an fd from offset 0. */
 int sha256_of_fd(int fd, unsigned char out[32], uint64_t *size);
-
-/* ELF PT_INTERP of the file open at fd, into buf; 0 found, 1 none, -1 bad. */
-int elf_interp(int fd, char *buf, size_t len);
 
 /* ---- log.c ------------------------------------------------------------- */
 

@@ -439,26 +439,14 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 		goto out;
 	}
 	/* #! script: the program the kernel runs is the interpreter. */
-	char head[256] = {0};
 	int fd = open(prog, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		reply(s, req->id, errno, false);
 		goto out;
 	}
-	ssize_t hn = pread(fd, head, sizeof(head) - 1, 0);
 	char *script = NULL;
-	if (hn > 2 && head[0] == '#' && head[1] == '!') {
-		head[hn] = '\0';
-		char *line = head + 2;
-		line[strcspn(line, "\n")] = '\0';
-		while (*line == ' ' || *line == '\t')
-			line++;
-		char *arg = line + strcspn(line, " \t");
-		if (*arg) {
-			*arg++ = '\0';
-			while (*arg == ' ' || *arg == '\t')
-				arg++;
-		}
+	char line[PATH_MAX], arg[256];
+	if (shebang_parse(fd, line, sizeof(line), arg, sizeof(arg)) == 0) {
 		char *interp = realpath(line, NULL);
 		if (!interp) {
 			close(fd);

@@ -150,35 +150,6 @@ int sha256_of_fd(int fd, unsigned char out[32], uint64_t *size)
 	return rc;
 }
 
-int elf_interp(int fd, char *buf, size_t len)
-{
-	Elf64_Ehdr eh;
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
-		return 1;
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-		return 1;
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum > 512)
-		return -1;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
-		    (ssize_t)sizeof(ph))
-			return -1;
-		if (ph.p_type != PT_INTERP)
-			continue;
-		if (ph.p_filesz == 0 || ph.p_filesz >= len)
-			return -1;
-		if (pread(fd, buf, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz)
-			return -1;
-		buf[ph.p_filesz] = '\0';
-		if (strlen(buf) != ph.p_filesz - 1 || buf[0] != '/')
-			return -1;
-		return 0;
-	}
-	return 1;
-}
-
 static int open_nomagic(const char *path, int flags)
 {
 	struct open_how how = {

@@ -9,7 +9,7 @@
  * read-only (those go to notify.c); it is resumed with PTRACE_CONT, or with
  * PTRACE_SYSCALL when its row needs the result.  Threads live in an O(1)
  * tid map; record.c turns accesses into deduplicated store rows. */
-#include "trace/elf.h"
+#include "common/elf.h"
 #include "trace/internal.h"
 #include "trace/tracee.h"
 
@@ -332,23 +332,20 @@ static void on_syscall_exit(struct tracer *tr, struct tthread *t)
  * interpreter of the program and the #! chain of a script. */
 static void record_exec_loads(struct tracer *tr, struct tproc *p, const char *named)
 {
-	const char *file = named ? named : p->exe;
-	cleanup_free char *script = NULL;
-	for (int depth = 0; file && depth < MAX_SHEBANG_DEPTH; depth++) {
-		char *interp = script_interpreter(file);
-		if (!interp)
+	char file[PATH_MAX], interp[PATH_MAX], arg[256];
+	snprintf(file, sizeof(file), "%s", named ? named : p->exe ? p->exe : "");
+	for (int depth = 0; file[0] && depth < MAX_SHEBANG_DEPTH; depth++) {
+		cleanup_fd int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 || shebang_parse(fd, interp, sizeof(interp), arg, sizeof(arg)) != 0)
 			break;
 		cleanup_free char *real = realpath(interp, NULL);
-		record(tr, p, interp, "exec", 0, real);
-		free(script);
-		file = script = interp;
+		record(tr, p, interp, "exec", real ? 0 : ENOENT, real);
+		memcpy(file, interp, sizeof(file));
 	}
-	if (!p->exe)
-		return;
-	cleanup_free char *elf_interp = elf_interpreter(p->exe);
-	if (elf_interp) {
-		cleanup_free char *real = realpath(elf_interp, NULL);
-		record(tr, p, elf_interp, "exec", real ? 0 : ENOENT, real);
+	cleanup_fd int fd = p->exe ? open(p->exe, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0 && elf_interp(fd, interp, sizeof(interp)) == 0) {
+		cleanup_free char *real = realpath(interp, NULL);
+		record(tr, p, interp, "exec", real ? 0 : ENOENT, real);
 	}
 }
 
