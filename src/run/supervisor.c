@@ -20,6 +20,7 @@
  * image chosen before CONTINUE; at the PTRACE_EVENT_EXEC stop (before the new
  * image runs) /proc/PID/exe and every file mapping must be the inodes that were
  * verified, else SIGKILL.  mmap/mprotect(PROT_EXEC): only of verified inodes. */
+#include "common/exec_path.h"
 #include "run/run.h"
 
 #include "common/image.h"
@@ -898,22 +899,12 @@ static int supervise(struct sup *s)
 	return s->root_status;
 }
 
-/* The one lookup for the CMD: its absolute path by PATH search. */
-static char *find_program(const char *name)
+/* CMD's path by PATH search (common/exec_path.c), or NULL. */
+static char *command_path(const char *name)
 {
-	if (strchr(name, '/'))
-		return access(name, F_OK) == 0 ? realpath(name, NULL) : NULL;
-	const char *pathenv = getenv("PATH");
-	if (!pathenv)
-		pathenv = "/usr/local/bin:/usr/bin:/bin";
-	cleanup_free char *copy = xstrdup(pathenv);
-	char *save = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		cleanup_free char *cand = xasprintf("%s/%s", *dir ? dir : ".", name);
-		if (access(cand, X_OK) == 0)
-			return xstrdup(cand);
-	}
-	return NULL;
+	char *path = NULL;
+	struct sg_err ignored;
+	return find_program(name, &path, &ignored) == 0 ? path : NULL;
 }
 
 static void free_procs(struct strmap *m)
@@ -968,7 +959,7 @@ int run_main(const struct run_opts *o)
 	if (verifier_new(ncpu > 2 ? (int)ncpu - 1 : 1, o->seal, &s.v, &err) < 0)
 		die(EXIT_SYSTEM, "%s", err.msg);
 	{
-		cleanup_free char *p0 = find_program(o->argv[0]);
+		cleanup_free char *p0 = command_path(o->argv[0]);
 		cleanup_free char *real = p0 ? realpath(p0, NULL) : NULL;
 		char interp[PATH_MAX];
 		int fd = real ? open(real, O_RDONLY | O_CLOEXEC) : -1;
@@ -1003,7 +994,7 @@ int run_main(const struct run_opts *o)
 		}
 	}
 	const struct bundle_image *root = bundle_image_by_id(s.b, s.b->root);
-	char *prog = find_program(o->argv[0]);
+	char *prog = command_path(o->argv[0]);
 	if (!prog) {
 		bundle_free(s.b);
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);
