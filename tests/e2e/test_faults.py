@@ -4,8 +4,9 @@ small tmpfs), the trace store locked by another writer, a trusted file deleted
 or replaced during a run.  Each must end with a clear message, the documented
 exit status, no process left behind and no corrupt or half-written file.
 
-Known bugs in code this file does not own are xfail(strict=True) with the
-reproduction in the reason, so each flips to a failure when it is fixed.
+The bugs these tests found in other stages (docs/robustness.md, "Bugs found")
+were first marked xfail(strict=True) with their reproduction and are fixed;
+the tests stay as regression tests.
 """
 import os
 import signal
@@ -300,11 +301,6 @@ def test_disk_full_keygen(tiny_fs):
     assert leftovers(tiny_fs) == ["filler"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/cli/cmd_sign.c maps every sign_bundle() failure to EXIT_INPUT (3), so a "
-    "write error is reported as a bad bundle or key.  Repro: bundle B on a full "
-    "tmpfs; `sgxpy sign --key K B` -> 'sgxpy: sign: cannot write B/signature.json: "
-    "No space left on device', exit 3; README: I/O errors exit 4"))
 def test_disk_full_sign(tiny_fs, small_trace, tmp_path):
     b = tiny_fs / "b"
     assert sg("manifest", "-o", b, small_trace).returncode == 0
@@ -351,12 +347,6 @@ def locked_trace(tmp_path):
         holder.wait()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/common/store.c check_meta() turns SQLITE_BUSY into 'not an sgxpy trace'. "
-    "Repro: python3 -c \"import sqlite3,time; d=sqlite3.connect('t.trace', "
-    "isolation_level=None); d.execute('BEGIN EXCLUSIVE'); d.execute(\\\"insert into "
-    "meta values('x','y')\\\"); time.sleep(9)\" & sgxpy show t.trace -> after 2 s "
-    "'sgxpy: show: t.trace: not an sgxpy trace', exit 3; expected a message naming the lock"))
 def test_reader_of_locked_trace_says_locked(locked_trace):
     t, release = locked_trace
     t0 = time.monotonic()
@@ -367,12 +357,6 @@ def test_reader_of_locked_trace_says_locked(locked_trace):
     assert why.startswith("sgxpy: show: ") and "lock" in why, res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/common/store.c store_create(append) copies the trace without taking its "
-    "lock and renames the copy over it, so another writer's transaction is lost. "
-    "Repro: hold BEGIN EXCLUSIVE + INSERT INTO meta on t.trace in another process, "
-    "run `sgxpy trace -a -o t.trace -- /bin/true` (exit 0 in 10 ms), commit: the "
-    "committed row is gone from t.trace"))
 def test_append_to_locked_trace_loses_nothing(locked_trace):
     t, release = locked_trace
     p = start("trace", "-a", "-o", t, "--", "/bin/true")
@@ -392,11 +376,6 @@ def test_append_to_locked_trace_loses_nothing(locked_trace):
     assert (p.returncode == 0 and runs == 2) or (p.returncode == 125 and "lock" in err), err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/common/store.c: two concurrent `sgxpy trace -a -o T` each copy T, and the "
-    "second rename silently drops the first run.  Repro: sgxpy trace -o T -- true; "
-    "(sgxpy trace -a -o T -- sleep 1 & sgxpy trace -a -o T -- sleep 1.2 & wait); "
-    "sqlite3 T 'select argv from runs' -> only true and sleep 1.2, both exit 0"))
 def test_concurrent_appends_lose_no_run(tmp_path):
     t = tmp_path / "t.trace"
     assert sg("trace", "-o", t, "--", "/bin/true").returncode == 0
@@ -414,12 +393,6 @@ def test_concurrent_appends_lose_no_run(tmp_path):
             assert rc == 125 and "sgxpy: trace: " in x.stderr.read()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/common/store.c store_open_read(): a trace whose SQLite header says WAL makes "
-    "the read-only reader create TRACE-wal and TRACE-shm beside it.  Repro: "
-    "sgxpy trace -o t.trace -- true; sqlite3 t.trace 'PRAGMA journal_mode=WAL'; "
-    "sgxpy show t.trace; ls -> t.trace-shm t.trace-wal (found by fuzz/store); "
-    "opening with SQLITE_OPEN_URI 'file:...?immutable=1' would avoid it"))
 def test_reader_writes_nothing_beside_a_wal_trace(tmp_path):
     t = tmp_path / "t.trace"
     assert sg("trace", "-o", t, "--", "/bin/true").returncode == 0
@@ -450,13 +423,6 @@ def test_run_when_filter_cannot_load(tmp_path):
     assert res.stderr.startswith("sgxpy: run: ") and "seccomp" in res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/trace/tracer.c start_child(): when the child cannot load the filter it exits, "
-    "but PTRACE_O_TRACEEXIT stops it before its fds close, while the tracer blocks in "
-    "recv_fd() for the listener: deadlock (tracer in recvmsg, child in tracing stop), "
-    "and the temp trace stays.  Repro: tests/progs/stress_seccomp_full.c; "
-    "build/progs/stress_seccomp_full 40 build/sgxpy trace -o t.trace -- /bin/true "
-    "-> prints 'cannot install the seccomp filter' and hangs forever"))
 def test_trace_when_filter_cannot_load(tmp_path):
     t = tmp_path / "t.trace"
     try:
@@ -468,12 +434,6 @@ def test_trace_when_filter_cannot_load(tmp_path):
     assert leftovers(tmp_path) == [], "a trace of a command that never started"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/trace/tracer.c / src/cli/cmd_trace.c: in --exact mode the child's exit 125 "
-    "(filter refused, CMD never exec'd) is taken as CMD's status and a trace of a run "
-    "that never started is committed.  Repro: build/progs/stress_seccomp_full 40 "
-    "build/sgxpy trace --exact -o t.trace -- /bin/true -> exit 125 and t.trace with "
-    "one root proc, no exe, no files"))
 def test_trace_exact_when_filter_cannot_load(tmp_path):
     t = tmp_path / "t.trace"
     res = seccomp_full("trace", "--exact", "-o", t, "--", "/bin/true")
