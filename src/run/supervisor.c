@@ -294,11 +294,14 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 	policy_decide(p->img, write ? OP_OPEN_WRITE : OP_OPEN_READ, path, tgid, &dec);
 	if (dec.verdict == V_DENY) {
 		/* A probe for a file that does not exist (pyvenv.cfg, ._pth, a
-		 * module on a later sys.path entry) gets what it would get
-		 * natively; a file planted there later is refused loudly. */
+		 * module on a later sys.path entry, a path through a file: ENOTDIR)
+		 * gets what it would get natively: nothing can be opened there, so
+		 * the answer is the lookup's own.  A file planted there later is
+		 * refused loudly. */
 		struct stat st;
-		if (dec.reason == R_NOT_IN_MANIFEST && !write && stat(path, &st) < 0 && errno == ENOENT) {
-			reply(s, req->id, ENOENT, false);
+		if (dec.reason == R_NOT_IN_MANIFEST && !write && stat(path, &st) < 0 &&
+		    (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == ENAMETOOLONG)) {
+			reply(s, req->id, errno, false);
 			return;
 		}
 		deny(s, req, p, name, path, dec.reason, EACCES);
