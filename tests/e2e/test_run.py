@@ -140,6 +140,22 @@ def test_unlisted_file_is_eacces(tmp_path):
     assert line.endswith(f"open {secret}: not in manifest")
 
 
+def test_failed_lookup_keeps_its_errno_quietly(tmp_path):
+    """A path that cannot exist (through a regular file: ENOTDIR; absent:
+    ENOENT) gets the kernel's own answer and no denial line, as natively:
+    importers and package scanners probe such paths all the time."""
+    (tmp_path / "afile").write_text("x")
+    code = ("import sys\nfor p in sys.argv[1:]:\n    try:\n        open(p)\n"
+            "    except OSError as e:\n        print(e.errno)\n")
+    (tmp_path / "app.py").write_text(code)
+    probes = [str(tmp_path / "afile" / "x.txt"), str(tmp_path / "absent.txt")]
+    cmd = [PY, "-B", "app.py", *probes]
+    bundle = L.make_bundle(tmp_path / "b", [PY, "-B", "app.py"], tmp_path)
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "20\n2\n", res.stderr   # ENOTDIR, ENOENT
+    assert denied_lines(res.stderr) == [], res.stderr
+
+
 def test_write_to_trusted_refused(tmp_path):
     data = tmp_path / "data.txt"
     data.write_text("hello\n")
