@@ -204,16 +204,21 @@ int landlock_plan_build(const struct bundle *b, int abi, struct landlock_plan **
 			uint64_t r = LL_READ | LL_FS_IOCTL_DEV | (a->write ? LL_WRITE : 0);
 			struct stat st;
 			if (a->write && stat(a->path, &st) < 0 && errno == ENOENT) {
-				/* An output file made during the run: its directory may
-				 * receive new files, unless a trusted file lives there. */
+				/* An output file made during the run: Landlock can
+				 * grant creating it only as "create and write files
+				 * beneath its directory".  Where trusted files live
+				 * there too, they keep no removal right (so none can be
+				 * unlinked or renamed over), and writes to them are
+				 * refused by the supervisor, whose hash check refuses
+				 * any later open of a changed file. */
 				char *dir = xstrdup(a->path);
 				char *slash = strrchr(dir, '/');
 				if (slash && slash != dir) {
 					*slash = '\0';
-					if (!dir_holds_trusted(b, dir))
-						want(&m, dir, LL_FS_MAKE_REG | LL_FS_WRITE_FILE |
-							      LL_FS_READ_FILE | LL_FS_TRUNCATE |
-							      LL_FS_REMOVE_FILE);
+					uint64_t create = LL_FS_MAKE_REG | LL_FS_WRITE_FILE | LL_FS_READ_FILE |
+							  LL_FS_TRUNCATE;
+					want(&m, dir, dir_holds_trusted(b, dir) ? create
+										: create | LL_FS_REMOVE_FILE);
 				}
 				free(dir);
 				continue;

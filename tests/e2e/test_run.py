@@ -156,6 +156,31 @@ def test_failed_lookup_keeps_its_errno_quietly(tmp_path):
     assert denied_lines(res.stderr) == [], res.stderr
 
 
+def test_new_output_file_beside_trusted_files(tmp_path):
+    """An output file absent when the run starts can be created (Landlock can
+    only grant that as 'create files in its directory'), while the trusted
+    file beside it still cannot be removed or replaced."""
+    (tmp_path / "data.txt").write_text("data\n")
+    code = ("import os, sys\n"
+            "print(open('data.txt').read(), end='')\n"
+            "open('out.txt', 'w').write('result\\n')\n"
+            "if sys.argv[1:] == ['attack']:\n"
+            "    for f in (lambda: os.unlink('data.txt'),\n"
+            "              lambda: os.rename('out.txt', 'data.txt')):\n"
+            "        try:\n            f()\n            print('done')\n"
+            "        except PermissionError:\n            print('refused')\n")
+    (tmp_path / "app.py").write_text(code)
+    bundle = L.make_bundle(tmp_path / "b", [PY, "-B", "app.py"], tmp_path)
+    (tmp_path / "out.txt").unlink()
+    res = L.run(bundle, [PY, "-B", "app.py"], tmp_path)
+    assert res.returncode == 0 and res.stdout == "data\n", res.stderr
+    assert (tmp_path / "out.txt").read_text() == "result\n"
+    (tmp_path / "out.txt").unlink()
+    res = L.run(bundle, [PY, "-B", "app.py", "attack"], tmp_path)
+    assert res.stdout == "data\nrefused\nrefused\n", res.stderr
+    assert (tmp_path / "data.txt").read_text() == "data\n"
+
+
 def test_write_to_trusted_refused(tmp_path):
     data = tmp_path / "data.txt"
     data.write_text("hello\n")
