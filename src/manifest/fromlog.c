@@ -81,7 +81,13 @@ static void parse_violation(struct fold_log *log, struct run_state *rs, json_t *
 		return;
 	}
 	if (open && image && path_is_normal(path) && !strcmp(reason, "not in manifest")) {
-		add_entry(log, image, path, open_kind(path, rs->started), NULL);
+		/* Logs that say how the file was opened are taken at their word;
+		 * older ones leave it to the file's state (open_kind). */
+		const char *access = json_string_value(json_object_get(o, "access"));
+		enum fold_kind kind = access && !strcmp(access, "write")  ? FOLD_WRITE
+				      : access && !strcmp(access, "read") ? FOLD_READ
+									  : open_kind(path, rs->started);
+		add_entry(log, image, path, kind, NULL);
 		return;
 	}
 	if (open && image && path_is_normal(path) && !strncmp(reason, "write to ", 9)) {

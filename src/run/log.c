@@ -94,6 +94,13 @@ static void json_line(struct run_log *l, json_t *o)
 void run_log_violation(struct run_log *l, pid_t pid, const char *image, const char *op,
 		       const char *path, enum run_reason reason, bool allowed)
 {
+	run_log_access_violation(l, pid, image, op, NULL, path, reason, allowed);
+}
+
+void run_log_access_violation(struct run_log *l, pid_t pid, const char *image, const char *op,
+			      const char *access, const char *path, enum run_reason reason,
+			      bool allowed)
+{
 	char who[256];
 	describe_pid(pid, who, sizeof(who));
 	fprintf(stderr, "sgxpy: %s: pid %d (%s) %s %s: %s\n", allowed ? "audit" : "denied",
@@ -107,6 +114,8 @@ void run_log_violation(struct run_log *l, pid_t pid, const char *image, const ch
 	json_object_set_new(o, "process", json_string(who));
 	json_object_set_new(o, "image", image ? json_string(image) : json_null());
 	json_object_set_new(o, "op", json_string(op));
+	if (access) /* "read" or "write": what the audit loop folds in */
+		json_object_set_new(o, "access", json_string(access));
 	json_object_set_new(o, "path", json_string(path ? path : ""));
 	json_object_set_new(o, "reason", json_string(reason_str(reason)));
 	json_line(l, o);

@@ -165,6 +165,10 @@ void run_log_close(struct run_log *l);
 /* A violation: stderr line (always) + JSON line.  allowed: --audit let it pass. */
 void run_log_violation(struct run_log *l, pid_t pid, const char *image, const char *op,
 		       const char *path, enum run_reason reason, bool allowed);
+/* The same for an open, saying whether it was for reading or writing. */
+void run_log_access_violation(struct run_log *l, pid_t pid, const char *image, const char *op,
+			      const char *access, const char *path, enum run_reason reason,
+			      bool allowed);
 /* An informational event (exec, start, landlock) to the JSON log only. */
 void run_log_event(struct run_log *l, const char *kind, pid_t pid, const char *image,
 		   const char *detail);

@@ -218,12 +218,19 @@ static void reply(struct sup *s, uint64_t id, int err, bool cont)
 	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
+static void deny_access(struct sup *s, const struct seccomp_notif *req, struct proc *p,
+			const char *op, const char *access, const char *path, enum run_reason why,
+			int err)
+{
+	bool audit = s->o->audit && why != R_WRITE_TRUSTED;
+	run_log_access_violation(s->log, req->pid, img_id(p), op, access, path, why, audit);
+	reply(s, req->id, err, audit);
+}
+
 static void deny(struct sup *s, const struct seccomp_notif *req, struct proc *p,
 		 const char *op, const char *path, enum run_reason why, int err)
 {
-	bool audit = s->o->audit && why != R_WRITE_TRUSTED;
-	run_log_violation(s->log, req->pid, img_id(p), op, path, why, audit);
-	reply(s, req->id, err, audit);
+	deny_access(s, req, p, op, NULL, path, why, err);
 }
 
 /* ---- open -------------------------------------------------------------- */
@@ -304,7 +311,7 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 			reply(s, req->id, errno, false);
 			return;
 		}
-		deny(s, req, p, name, path, dec.reason, EACCES);
+		deny_access(s, req, p, name, write ? "write" : "read", path, dec.reason, EACCES);
 		return;
 	}
 	if (dec.verdict == V_ALLOWED) {
