@@ -383,6 +383,16 @@ def test_verify_catches_tampering(own_app):
     assert len(lines) == 4, lines
 
 
+def test_verify_json(own_app):
+    app, b = own_app
+    js = json.loads(sgx("verify", "--json", b, check=0).stdout)
+    assert js["ok"] is True and js["mismatches"] == [] and js["trusted_files"] > 10
+    os.unlink(app / "app.py")
+    js = json.loads(sgx("verify", "--json", b, check=1).stdout)
+    assert js["ok"] is False
+    assert js["mismatches"] == [{"path": f"{app}/app.py", "problem": "missing"}]
+
+
 def test_sign_and_verify(own_app, tmp_path):
     _, b = own_app
     for kind in ("rsa3072", "ed25519"):
