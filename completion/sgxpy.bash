@@ -36,7 +36,7 @@ _sgxpy()
         trace)    opts="-o --output -a --append --stat --exact -v --verbose -h --help --" ;;
         show)     opts="-f --files -j --json -h --help" ;;
         manifest) opts="-o --output --allow --trust --exclude --trust-sources --stats -j --jobs --from-log --json -h --help" ;;
-        verify)   opts="-k --key -h --help" ;;
+        verify)   opts="-k --key -j --json -h --help" ;;
         keygen)   opts="-o --output -t --type -h --help" ;;
         sign)     opts="-k --key -h --help" ;;
         run)      opts="--audit --seal --log --key --no-landlock -v --verbose -h --help --" ;;
