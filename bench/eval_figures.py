@@ -16,6 +16,7 @@ Writes DIR/figures.json.
 import argparse
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def four(w, name, cmd, n, env_, cwd):
                  n, cwd=cwd, env_=env_)
     for k, v in t.items():
         print(f"   {k}: median {v['median'] * 1e3:.0f} ms, ratio {v['ratio']:.3f}", flush=True)
-    return {"command": " ".join(cmd), "rounds": n, "timing": t, "run_exit": r.returncode,
+    return {"command": shlex.join(cmd), "rounds": n, "timing": t, "run_exit": r.returncode,
             "run_end": hashed, "bundle": L.bundle_stats(bundle)}
 
 
