@@ -42,6 +42,8 @@ class Server:
 
     def __init__(self, prefix, app, port, workers, log):
         self.port = port
+        # strace does not pass SIGTERM on to its tracee: signal the whole group.
+        self.group_term = bool(prefix) and str(prefix[0]) == "strace"
         self.errf = open(log, "w")
         self.p = subprocess.Popen([*map(str, prefix), *gunicorn(app, port, workers)],
                                   stdout=self.errf, stderr=subprocess.STDOUT, env=L.env(),
@@ -55,7 +57,10 @@ class Server:
 
     def stop(self):
         if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
+            if self.group_term:
+                os.killpg(self.p.pid, signal.SIGTERM)
+            else:
+                self.p.send_signal(signal.SIGTERM)
             try:
                 self.p.wait(timeout=30)
             except subprocess.TimeoutExpired:
