@@ -31,7 +31,7 @@ DEB_PKGS := build-essential pkg-config libseccomp-dev libjansson-dev libsqlite3-
             sqlite3 hyperfine wrk clang libclang-rt-14-dev man-db
 PY       := /usr/bin/python3
 
-.PHONY: all asan check check-asan unit e2e clean progs deps demo man install uninstall
+.PHONY: all asan check check-asan unit e2e clean progs deps demo fuzz stress man install uninstall
 all: $(B)/sgxpy progs
 
 $(B)/sgxpy: $(CLI_OBJ) $(B)/libsgxpy.a
@@ -106,7 +106,9 @@ $(B)/man/%.1: man/%.1 Makefile
 	@mkdir -p $(dir $@)
 	sed 's/@VERSION@/$(VERSION)/g' $< > $@
 
-install: $(B)/sgxpy man
+# The binary is order-only: `make install` installs what was built (and
+# tested), never relinks it with other flags.
+install: man | $(B)/sgxpy
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(B)/sgxpy $(DESTDIR)$(BINDIR)/sgxpy
 	install -m 0644 $(MAN_OUT) $(DESTDIR)$(MANDIR)/man1/
@@ -116,7 +118,17 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sgxpy $(DESTDIR)$(BASHCOMPDIR)/sgxpy \
 	      $(MAN_SRC:man/%=$(DESTDIR)$(MANDIR)/man1/%)
 
+# libFuzzer targets in fuzz/ (clang); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 20
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+# Full-size stress runs with peak RSS (about 3 min; not for CI).
+stress: all
+	SGXPY=$(abspath $(B)/sgxpy) PROGS=$(abspath $(B)/progs) bench/stress.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan fuzz/out
+	$(MAKE) -C fuzz clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -49,6 +49,7 @@ int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases
 		die(EXIT_INPUT, "%s", err.msg);
 	if (mf_write_bundle(&m, out, &err) < 0)
 		die(EXIT_SYSTEM, "%s", err.msg);
+	mf_options_free(&m.opt); /* the base's options, moved into the model */
 	mf_model_free(&m);
 	if (bundle_load(out, &new_b, &err) < 0)
 		die(EXIT_SYSTEM, "%s", err.msg);
