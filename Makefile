@@ -28,10 +28,11 @@ PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(B)/progs/%)
 # Debian packages to build and test (`make deps`, as root).
 DEB_PKGS := build-essential pkg-config libseccomp-dev libjansson-dev libsqlite3-dev libssl-dev \
             libcmocka-dev python3 python3-pytest python3-numpy python3-flask gunicorn strace \
-            sqlite3 hyperfine wrk clang libclang-rt-14-dev man-db
+            sqlite3 hyperfine wrk clang libclang-rt-14-dev man-db \
+            python3-hypothesis python3-typing-extensions gnuplot-nox
 PY       := /usr/bin/python3
 
-.PHONY: all asan check check-asan unit e2e clean progs deps demo fuzz stress man install uninstall
+.PHONY: all asan check check-asan unit e2e clean progs deps demo fuzz stress eval eval-quick man install uninstall
 all: $(B)/sgxpy progs
 
 $(B)/sgxpy: $(CLI_OBJ) $(B)/libsgxpy.a
@@ -122,6 +123,13 @@ uninstall:
 FUZZ_SECONDS ?= 20
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
+
+# The evaluation on NumPy's test suite, Flask under gunicorn and a pipeline:
+# regenerates docs/evaluation.md and docs/evaluation.png (20-25 min; --quick: 4).
+eval: all
+	bench/evaluate.sh
+eval-quick: all
+	bench/evaluate.sh --quick
 
 # Full-size stress runs with peak RSS (about 3 min; not for CI).
 stress: all
