@@ -235,6 +235,24 @@ static void deny(struct sup *s, const struct seccomp_notif *req, struct proc *p,
 
 /* ---- open -------------------------------------------------------------- */
 
+/* /dev/tty opens fail natively with ENXIO when there is no controlling
+ * terminal (a shell redirecting to it from a test runner or a service).
+ * The supervisor shares the app's session, so it asks the same question
+ * (O_NOCTTY|O_NONBLOCK: no side effect) and passes that answer on quietly:
+ * nothing is opened either way.  With a terminal the refusal stands.  Only
+ * /dev/tty: opening other devices can have side effects. */
+static int no_terminal_errno(const char *path)
+{
+	if (strcmp(path, "/dev/tty") != 0)
+		return 0;
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == ENXIO ? ENXIO : 0;
+}
+
 static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc *p)
 {
 	const struct seccomp_data *d = &req->data;
@@ -309,6 +327,11 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 		if (dec.reason == R_NOT_IN_MANIFEST && !write && stat(path, &st) < 0 &&
 		    (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == ENAMETOOLONG)) {
 			reply(s, req->id, errno, false);
+			return;
+		}
+		int tty_err = dec.reason == R_NOT_IN_MANIFEST ? no_terminal_errno(path) : 0;
+		if (tty_err) {
+			reply(s, req->id, tty_err, false);
 			return;
 		}
 		deny_access(s, req, p, name, write ? "write" : "read", path, dec.reason, EACCES);

@@ -181,6 +181,27 @@ def test_new_output_file_beside_trusted_files(tmp_path):
     assert (tmp_path / "data.txt").read_text() == "data\n"
 
 
+def test_dev_tty_without_terminal_is_enxio_quietly(tmp_path):
+    """Without a controlling terminal /dev/tty fails natively with ENXIO; under
+    run the app gets the same errno and no denial line (nothing is opened)."""
+    try:
+        os.close(os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY))
+        pytest.skip("this test process has a controlling terminal")
+    except OSError:
+        pass
+    script = "echo hi > /dev/tty; echo rc=$?"
+    cmd = ["/bin/sh", "-c", script]
+    bundle = tmp_path / "b"  # the real pipeline: sgxpy build (trace + manifest)
+    built = subprocess.run([L.SGXPY, "build", "-o", str(bundle), "--", *cmd], cwd=tmp_path,
+                           env=L.env(), capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                           timeout=120)
+    assert built.returncode == 0 and built.stdout.startswith("rc=2\n"), built  # natively: ENXIO
+    res = L.run(bundle, cmd, tmp_path, stdin=subprocess.DEVNULL)
+    assert res.stdout == "rc=2\n", res.stderr
+    assert "No such device or address" in res.stderr, res.stderr
+    assert denied_lines(res.stderr) == [], res.stderr
+
+
 def test_write_to_trusted_refused(tmp_path):
     data = tmp_path / "data.txt"
     data.write_text("hello\n")
