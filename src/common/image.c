@@ -36,7 +36,22 @@ static enum interp interp_of(const char *program)
 	return INTERP_NONE;
 }
 
-/* -c text with every run of digits folded to one '#'. */
+/* Length of a Python tempfile name at s ("tmp" + 8 or more of [a-z0-9_]),
+ * or 0. */
+static size_t temp_name_length(const char *s)
+{
+	if (strncmp(s, "tmp", 3) != 0)
+		return 0;
+	size_t k = 3;
+	while (islower((unsigned char)s[k]) || isdigit((unsigned char)s[k]) || s[k] == '_')
+		k++;
+	return k >= 11 ? k : 0;
+}
+
+/* -c text with every run of digits folded to one '#' and every tempfile name
+ * after a '/' to "tmp*": the same program given other fd numbers or another
+ * fresh temp dir (f2py's `-c "...sys.path = ['/tmp/tmpk7ptyzc8', ...]..."`)
+ * is one image. */
 static char *fold_digits(const char *text)
 {
 	size_t n = strlen(text);
@@ -44,7 +59,12 @@ static char *fold_digits(const char *text)
 	memcpy(o, "-c:", 3);
 	o += 3;
 	for (const char *c = text; *c;) {
-		if (isdigit((unsigned char)*c)) {
+		size_t tmp = *c == '/' ? temp_name_length(c + 1) : 0;
+		if (tmp) {
+			memcpy(o, "/tmp*", 5);
+			o += 5;
+			c += 1 + tmp;
+		} else if (isdigit((unsigned char)*c)) {
 			*o++ = '#';
 			while (isdigit((unsigned char)*c))
 				c++;

@@ -202,6 +202,28 @@ def test_dev_tty_without_terminal_is_enxio_quietly(tmp_path):
     assert denied_lines(res.stderr) == [], res.stderr
 
 
+def test_c_text_naming_a_fresh_temp_dir_is_one_image(tmp_path):
+    """f2py-style: the parent writes a module into tempfile.mkdtemp() and runs
+    `python3 -c "...sys.path.insert(0, '/tmp/tmpXXXXXXXX')..."`; the temp name
+    differs on every run, yet the child is the image the trace saw."""
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import os, subprocess, sys, tempfile\n"
+        "d = tempfile.mkdtemp()\n"
+        "open(os.path.join(d, 'mod.py'), 'w').write('X = 42\\n')\n"
+        "code = f'import sys; sys.path.insert(0, {d!r}); import mod; print(mod.X)'\n"
+        "r = subprocess.run([sys.executable, '-B', '-c', code], capture_output=True, text=True)\n"
+        "print(r.stdout.strip(), r.returncode)\n")
+    cmd = [PY, "-B", str(app)]
+    bundle = tmp_path / "b"
+    built = subprocess.run([L.SGXPY, "build", "-o", str(bundle), "--", *cmd], cwd=tmp_path,
+                           env=L.env(), capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0 and built.stdout.startswith("42 0\n"), built
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "42 0\n", res.stderr
+    assert denied_lines(res.stderr) == [], res.stderr
+
+
 def test_write_to_trusted_refused(tmp_path):
     data = tmp_path / "data.txt"
     data.write_text("hello\n")

@@ -90,6 +90,12 @@ static void test_shell(void **state)
 {
 	(void)state;
 	check_script("/nonexistent/sh", (char *[]){"sh", "-c", "cat x | wc -l", NULL}, "-c:cat x | wc -l");
+	/* a fresh temp dir named in -c text is folded like a script's */
+	check_script("/nonexistent/python3",
+		     (char *[]){"python3", "-c", "import sys; sys.path = ['/tmp/tmpk7ptyzc8', 'x']", NULL},
+		     "-c:import sys; sys.path = ['/tmp/tmp*', 'x']");
+	check_script("/nonexistent/python3", (char *[]){"python3", "-c", "open('/tmp/tmpfile')", NULL},
+		     "-c:open('/tmp/tmpfile')");
 	check_script("/nonexistent/bash", (char *[]){"bash", "-ec", "echo 1", "name", NULL}, "-c:echo #");
 	check_script("/nonexistent/bash", (char *[]){"bash", "-o", "pipefail", "run.sh", NULL}, "/srv/app/run.sh");
 	check_script("/nonexistent/dash", (char *[]){"dash", "-s", NULL}, NULL);
