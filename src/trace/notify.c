@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <signal.h>
 #include <time.h>
 #include <stdlib.h>
@@ -73,15 +74,28 @@ static void queue_call(struct probe_queue *q, struct tproc *p, pid_t tid, const 
 	defer_probe(q, p, path, row->mode, path_probe_how(row, args));
 }
 
-static void serve_one(struct tracer *tr, int fd, struct notify_buffers *b, struct probe_queue *q)
+/* True once no process uses the filter any more: RECV would then fail at
+ * once, again and again, so the thread must stop rather than spin. */
+static bool listener_orphaned(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/* Serve one notification; false when the thread should stop. */
+static bool serve_one(struct tracer *tr, int fd, struct notify_buffers *b, struct probe_queue *q)
 {
 	memset(b->req, 0, b->req_size);
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, b->req) < 0) {
-		/* EINTR: maybe stopping; ENOENT: the caller died meanwhile.
-		 * Anything else (no task left) would spin: wait for the stop. */
-		if (errno != EINTR && errno != ENOENT && !tr->notify_stopping)
-			pause();
-		return;
+		/* EINTR: maybe stopping; ENOENT: the caller died meanwhile, or
+		 * every process is gone. */
+		if (errno == EINTR)
+			return true;
+		if (listener_orphaned(fd))
+			return false;
+		if (errno != ENOENT && !tr->notify_stopping)
+			pause(); /* unexpected: wait for the stop signal, never spin */
+		return true;
 	}
 	const struct sys_row *row = sys_notify_row(b->req->data.nr);
 	struct tproc *p = row ? caller_image(tr, (pid_t)b->req->pid) : NULL;
@@ -103,6 +117,7 @@ static void serve_one(struct tracer *tr, int fd, struct notify_buffers *b, struc
 		run_probes(tr, q);
 		pthread_mutex_unlock(&tr->lock);
 	}
+	return true;
 }
 
 /* The thread blocks in NOTIF_RECV itself, not in poll(): only that wait is
@@ -127,8 +142,8 @@ static void *notify_main(void *arg)
 	sigemptyset(&stop);
 	sigaddset(&stop, STOP_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
-	while (!tr->notify_stopping)
-		serve_one(tr, tr->notify_fd, &b, &q);
+	while (!tr->notify_stopping && serve_one(tr, tr->notify_fd, &b, &q))
+		;
 	free_probes(&q);
 	free(b.req);
 	free(b.resp);
