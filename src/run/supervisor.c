@@ -21,6 +21,7 @@
  * image runs) /proc/PID/exe and every file mapping must be the inodes that were
  * verified, else SIGKILL.  mmap/mprotect(PROT_EXEC): only of verified inodes. */
 #include "common/exec_path.h"
+#include "common/tracee.h"
 #include "run/run.h"
 
 #include "common/image.h"
@@ -125,54 +126,14 @@ static const char *img_id(const struct proc *p)
 	return p && p->img ? p->img->id : NULL;
 }
 
+/* The thread group of tid (tid itself if /proc does not say). */
 static pid_t tgid_of(pid_t tid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tid;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return tid;
-	buf[n] = '\0';
-	char *t = strstr(buf, "\nTgid:");
-	return t ? (pid_t)atoi(t + 6) : tid;
+	long tgid = proc_status_field(tid, "Tgid");
+	return tgid > 0 ? (pid_t)tgid : tid;
 }
 
 /* ---- reading the process ----------------------------------------------- */
-
-/* A NUL-terminated string at addr in tid's memory, read page by page so that a
- * string ending just before an unmapped page is still read. */
-static int read_str(pid_t tid, uint64_t addr, char *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len - 1) {
-		uint64_t a = addr + got;
-		size_t chunk = 4096 - (a & 4095);
-		if (chunk > len - 1 - got)
-			chunk = len - 1 - got;
-		struct iovec local = {buf + got, chunk};
-		struct iovec remote = {(void *)(uintptr_t)a, chunk};
-		ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
-		if (n <= 0)
-			return -1;
-		void *nul = memchr(buf + got, '\0', (size_t)n);
-		if (nul)
-			return 0;
-		got += (size_t)n;
-	}
-	errno = ENAMETOOLONG;
-	return -1;
-}
-
-static int read_mem(pid_t tid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec local = {buf, len};
-	struct iovec remote = {(void *)(uintptr_t)addr, len};
-	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
-}
 
 static char *read_link(const char *path)
 {
@@ -277,7 +238,7 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 		struct open_how how;
 		dirfd = (int)d->args[0];
 		path_addr = d->args[1];
-		if (d->args[3] < sizeof(how) || read_mem(req->pid, d->args[2], &how, sizeof(how)) < 0) {
+		if (d->args[3] < sizeof(how) || tracee_read(req->pid, d->args[2], &how, sizeof(how)) < 0) {
 			reply(s, req->id, EFAULT, false);
 			return;
 		}
@@ -289,7 +250,7 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 	(void)mode;
 	flags &= 0xffffffffULL; /* an int in the kernel: ignore high bits */
 	char raw[PATH_MAX];
-	if (read_str(req->pid, path_addr, raw, sizeof(raw)) < 0) {
+	if (tracee_read_string_buf(req->pid, path_addr, raw, sizeof(raw)) < 0) {
 		reply(s, req->id, errno == ENAMETOOLONG ? ENAMETOOLONG : EFAULT, false);
 		return;
 	}
@@ -384,14 +345,14 @@ static char **read_strv(pid_t tid, uint64_t addr)
 	char **v = xcalloc(cap, sizeof(char *));
 	for (; addr && n < MAX_ARGS; n++) {
 		uint64_t ptr;
-		if (read_mem(tid, addr + n * 8, &ptr, 8) < 0) {
+		if (tracee_read(tid, addr + n * 8, &ptr, 8) < 0) {
 			free_strv(v);
 			return NULL;
 		}
 		if (!ptr)
 			break;
 		char buf[PATH_MAX * 2];
-		if (read_str(tid, ptr, buf, sizeof(buf)) < 0) {
+		if (tracee_read_string_buf(tid, ptr, buf, sizeof(buf)) < 0) {
 			free_strv(v);
 			return NULL;
 		}
@@ -437,7 +398,7 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 		a_envp = d->args[3];
 	}
 	char raw[PATH_MAX];
-	if (read_str(req->pid, a_path, raw, sizeof(raw)) < 0) {
+	if (tracee_read_string_buf(req->pid, a_path, raw, sizeof(raw)) < 0) {
 		reply(s, req->id, EFAULT, false);
 		return;
 	}

@@ -2,6 +2,7 @@
  * act on the calling thread only (glibc's wrappers would broadcast
  * setgroups to every thread), which is what a prober thread needs. */
 #include "trace/creds.h"
+#include "common/tracee.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -10,19 +11,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* The value after "Field:" in /proc status text, or NULL. */
-static const char *status_field(const char *status, const char *field)
-{
-	size_t n = strlen(field);
-	for (const char *line = status; line && *line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (strncmp(line, field, n) == 0 && line[n] == ':')
-			return line + n + 1;
-	}
-	return NULL;
-}
-
 bool creds_of_task(pid_t tid, struct creds *out)
 {
 	char path[64];
@@ -30,8 +18,8 @@ bool creds_of_task(pid_t tid, struct creds *out)
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
 	if (read_file(path, &status, NULL, NULL) < 0)
 		return false;
-	const char *uid = status_field(status, "Uid"), *gid = status_field(status, "Gid");
-	const char *groups = status_field(status, "Groups");
+	const char *uid = status_text_field(status, "Uid"), *gid = status_text_field(status, "Gid");
+	const char *groups = status_text_field(status, "Groups");
 	unsigned long u[4], g[4];
 	if (!uid || !gid || sscanf(uid, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) != 4 ||
 	    sscanf(gid, "%lu %lu %lu %lu", &g[0], &g[1], &g[2], &g[3]) != 4)

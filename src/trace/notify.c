@@ -9,7 +9,7 @@
  * well-known race of reading a waiting thread's memory (seccomp_unotify(2))
  * costs at worst an inexact record, never a bypass. */
 #include "trace/internal.h"
-#include "trace/tracee.h"
+#include "common/tracee.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * Callers hold tr->lock (see internal.h). */
 #include "common/path.h"
 #include "trace/internal.h"
-#include "trace/tracee.h"
+#include "common/tracee.h"
 
 #include <errno.h>
 #include <fcntl.h>

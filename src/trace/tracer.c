@@ -11,7 +11,7 @@
  * tid map; record.c turns accesses into deduplicated store rows. */
 #include "common/elf.h"
 #include "trace/internal.h"
-#include "trace/tracee.h"
+#include "common/tracee.h"
 
 #include <errno.h>
 #include <fcntl.h>

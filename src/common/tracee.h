@@ -1,12 +1,17 @@
-/* tracee.h - reading a stopped tracee: its memory and its /proc entries. */
+/* tracee.h - reading another process (a tracee of `trace`, a supervised
+ * process of `run`): its memory and its /proc entries. */
 #ifndef SGXPY_TRACEE_H
 #define SGXPY_TRACEE_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Read a NUL-terminated string of at most PATH_MAX bytes at addr, page by page
- * with process_vm_readv.  Returns a malloc'd string or NULL (bad pointer). */
+/* Read a NUL-terminated string at addr into buf (len bytes at most, the NUL
+ * included), page by page with process_vm_readv, so a string ending just
+ * before an unmapped page still reads.  0, or -1 with errno (ENAMETOOLONG if
+ * no NUL within len, else the read's error). */
+int tracee_read_string_buf(pid_t tid, uint64_t addr, char *buf, size_t len);
+/* The same, malloc'd, at most PATH_MAX bytes; NULL on failure. */
 char *tracee_read_string(pid_t tid, uint64_t addr);
 /* Read exactly len bytes; 0 or -1. */
 int tracee_read(pid_t tid, uint64_t addr, void *buf, size_t len);
@@ -23,5 +28,7 @@ char *proc_environ_json(pid_t pid);
 
 /* A number field of /proc/TID/status ("Tgid", "PPid", "VmHWM"); -1 if absent. */
 long proc_status_field(pid_t tid, const char *field);
+/* The text after "Field:" in /proc status text already read, or NULL. */
+const char *status_text_field(const char *status, const char *field);
 
 #endif

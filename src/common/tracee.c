@@ -1,7 +1,7 @@
 /* tracee.c - see tracee.h.  Strings come in with process_vm_readv, one page at
  * a time so a string ending just before an unmapped page still reads; never
  * PTRACE_PEEKDATA word by word (ReproZip's ~30 calls per path). */
-#include "trace/tracee.h"
+#include "common/tracee.h"
 #include "common/util.h"
 #include "common/utf8.h"
 
@@ -23,24 +23,31 @@ int tracee_read(pid_t tid, uint64_t addr, void *buf, size_t len)
 	return n == (ssize_t)len ? 0 : -1;
 }
 
+int tracee_read_string_buf(pid_t tid, uint64_t addr, char *buf, size_t len)
+{
+	size_t got = 0;
+	while (got + 1 < len) {
+		size_t chunk = PAGE - (size_t)((addr + got) % PAGE);
+		if (chunk > len - 1 - got)
+			chunk = len - 1 - got;
+		struct iovec local = {buf + got, chunk};
+		struct iovec remote = {(void *)(uintptr_t)(addr + got), chunk};
+		ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+		if (n <= 0)
+			return -1;
+		if (memchr(buf + got, '\0', (size_t)n))
+			return 0;
+		got += (size_t)n;
+	}
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
 char *tracee_read_string(pid_t tid, uint64_t addr)
 {
 	char *buf = xmalloc(PATH_MAX + 1);
-	size_t have = 0;
-	while (have < PATH_MAX) {
-		size_t chunk = PAGE - (size_t)((addr + have) % PAGE);
-		if (chunk > PATH_MAX - have)
-			chunk = PATH_MAX - have;
-		struct iovec local = {buf + have, chunk};
-		struct iovec remote = {(void *)(uintptr_t)(addr + have), chunk};
-		ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
-		if (n <= 0)
-			break;
-		char *nul = memchr(buf + have, '\0', (size_t)n);
-		if (nul)
-			return buf;
-		have += (size_t)n;
-	}
+	if (tracee_read_string_buf(tid, addr, buf, PATH_MAX + 1) == 0)
+		return buf;
 	free(buf);
 	return NULL;
 }
@@ -105,17 +112,23 @@ char *proc_environ_json(pid_t pid)
 	return s;
 }
 
+const char *status_text_field(const char *status, const char *field)
+{
+	size_t flen = strlen(field);
+	for (const char *line = status; line && *line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (strncmp(line, field, flen) == 0 && line[flen] == ':')
+			return line + flen + 1;
+	}
+	return NULL;
+}
+
 long proc_status_field(pid_t tid, const char *field)
 {
 	cleanup_free char *data = NULL;
 	if (read_proc_file(tid, "status", &data, NULL) < 0)
 		return -1;
-	size_t flen = strlen(field);
-	for (char *line = data; line && *line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (strncmp(line, field, flen) == 0 && line[flen] == ':')
-			return strtol(line + flen + 1, NULL, 10);
-	}
-	return -1;
+	const char *value = status_text_field(data, field);
+	return value ? strtol(value, NULL, 10) : -1;
 }
