@@ -21,6 +21,7 @@
  * image runs) /proc/PID/exe and every file mapping must be the inodes that were
  * verified, else SIGKILL.  mmap/mprotect(PROT_EXEC): only of verified inodes. */
 #include "common/exec_path.h"
+#include "common/thread.h"
 #include "common/tracee.h"
 #include "run/run.h"
 
@@ -875,21 +876,9 @@ static int supervise(struct sup *s)
 			break;
 		on_signals(s);
 	}
-	/* Stop the notification thread: a signal interrupts its RECV; sent
-	 * again until it has gone (it may have been between check and RECV). */
+	/* Stop the notification thread: a signal interrupts its RECV. */
 	s->stop = 1;
-	for (;;) {
-		pthread_kill(s->notif_thread, SIGRTMIN);
-		struct timespec dl;
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += 20 * 1000 * 1000;
-		if (dl.tv_nsec >= 1000000000) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000;
-		}
-		if (pthread_timedjoin_np(s->notif_thread, NULL, &dl) == 0)
-			break;
-	}
+	thread_interrupt_join(s->notif_thread, SIGRTMIN);
 	return s->root_status;
 }
 

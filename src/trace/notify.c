@@ -8,6 +8,7 @@
  * anything: the trace is the build stage, not a security boundary, so the
  * well-known race of reading a waiting thread's memory (seccomp_unotify(2))
  * costs at worst an inexact record, never a bypass. */
+#include "common/thread.h"
 #include "trace/internal.h"
 #include "common/tracee.h"
 
@@ -16,7 +17,6 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -171,20 +171,7 @@ void notify_stop(struct tracer *tr)
 {
 	if (tr->notify_running) {
 		tr->notify_stopping = 1;
-		/* Sent again until the thread is gone: it may have been between
-		 * its check of the flag and the ioctl. */
-		for (;;) {
-			pthread_kill(tr->notify_thread, STOP_SIGNAL);
-			struct timespec deadline;
-			clock_gettime(CLOCK_REALTIME, &deadline);
-			deadline.tv_nsec += 20 * 1000 * 1000;
-			if (deadline.tv_nsec >= 1000000000) {
-				deadline.tv_sec++;
-				deadline.tv_nsec -= 1000000000;
-			}
-			if (pthread_timedjoin_np(tr->notify_thread, NULL, &deadline) == 0)
-				break;
-		}
+		thread_interrupt_join(tr->notify_thread, STOP_SIGNAL);
 		tr->notify_running = false;
 	}
 	if (tr->notify_fd >= 0)
