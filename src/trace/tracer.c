@@ -357,6 +357,26 @@ static void drop_thread(struct tracer *tr, struct tthread *t)
 	thread_free(t);
 }
 
+/* After an exec only the leader is left: forget the group's other threads
+ * (the caller's old tid included).  Collected first, since removing from the
+ * map while walking it would shift entries under the walk. */
+static void drop_other_threads(struct tracer *tr, struct tthread *leader)
+{
+	struct tthread **gone = NULL;
+	size_t n = 0, cap = 0;
+	intmap_foreach(&tr->threads, e)
+	{
+		struct tthread *other = e->value;
+		if (other->tgid == leader->tgid && other != leader) {
+			grow_array(&gone, &cap, n, sizeof(*gone));
+			gone[n++] = other;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		drop_thread(tr, gone[i]);
+	free(gone);
+}
+
 /* PTRACE_EVENT_EXEC arrives under the thread-group leader's tid, even when
  * another thread called execve; the other threads are gone by now. */
 static void on_exec_event(struct tracer *tr, struct tthread *t)
@@ -367,15 +387,7 @@ static void on_exec_event(struct tracer *tr, struct tthread *t)
 	cleanup_free char *named = NULL;
 	if (caller && caller->pending >= 0 && sys_table[caller->pending].kind == SK_EXEC)
 		named = steal_pointer(&caller->path);
-	/* Forget the group's other threads, the caller's old tid included. */
-	intmap_foreach(&tr->threads, e)
-	{
-		struct tthread *other = e->value;
-		if (other->tgid == t->tgid && other->tid != t->tid) {
-			drop_thread(tr, other);
-			e = tr->threads.slots - 1; /* the map shifted: rescan */
-		}
-	}
+	drop_other_threads(tr, t);
 	thread_clear_pending(t);
 	tr->stats->execs++;
 
