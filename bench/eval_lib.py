@@ -7,9 +7,8 @@ slice (tests/e2e/test_eval_*.py).  No side effects on import.
     junit()   outcomes per test id from a pytest junit XML file
     subpackage()  numpy subpackage of a test id ("core", "linalg", ...)
     violations()  denials from a `sgxpy run --log` JSON-lines file
-    widen_bundle()  the package-widening emulation (see its docstring)
+    widen_stats()   what `manifest --widen-package --stats` widened, per package
 """
-import hashlib
 import json
 import os
 import re
@@ -147,95 +146,19 @@ def bundle_stats(bundle):
             "trusted_mib": round(sum(uniq.values()) / 2**20, 1)}
 
 
-# -- package widening (emulation of the requested `manifest --widen-package`) --
+# -- package widening (`sgxpy manifest --widen-package`) ----------------------
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_WIDEN_LINE = re.compile(r"--widen-package (\S+): (\d+) files? trusted in (\d+) images?, "
+                         r"(\d+) of them beyond the trace")
 
 
-def _canon(obj):
-    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
-
-
-def package_roots(paths, site_dirs=("/usr/lib/python3/dist-packages", "/usr/lib/python3.11")):
-    """Top-level package directories (SITE/NAME) that the given paths lie in."""
-    roots = set()
-    for p in paths:
-        for s in site_dirs:
-            if p.startswith(s + "/"):
-                top = p[len(s) + 1:].split("/", 1)[0]
-                d = os.path.join(s, top)
-                if "/" in p[len(s) + 1:] and os.path.isdir(d) and top not in ("lib-dynload",):
-                    roots.add(d)
-    return roots
-
-
-def widen_bundle(bundle, packages):
-    """Emulate the manifest option this evaluation asks for (docs/evaluation.md,
-    "Generalisation"): in every image that already trusts a file below one of
-    `packages` (installed package directories), trust every regular file below
-    that directory (size + SHA-256) and let it list every directory there.
-    Images that never used the package get nothing.  Rewrites the manifests and
-    every hash that names them (bundle.json, children of parents), like
-    `sgxpy manifest` would have written them.  Returns the number of trusted
-    entries added."""
-    bundle = Path(bundle)
-    idx = json.loads((bundle / "bundle.json").read_text())
-    files, dirs = {}, {}
-    for pkg in packages:
-        fl, dl = [], [pkg]
-        for d, sub, names in os.walk(pkg):
-            sub.sort()
-            dl += [os.path.join(d, s) for s in sub]
-            for n in sorted(names):
-                p = os.path.join(d, n)
-                if os.path.isfile(p) and not os.path.islink(p):
-                    fl.append(p)
-        files[pkg], dirs[pkg] = fl, dl
-    hashes = {}
-    added = 0
-    mans = {}
-    for mid in idx["images"]:
-        mans[mid] = json.loads((bundle / "manifests" / f"{mid}.json").read_text())
-    for m in mans.values():
-        have = {t["path"] for t in m["trusted"]}
-        allowed = {a["path"] for a in m["allowed"]}
-        for pkg in packages:
-            if not any(p.startswith(pkg + "/") for p in have):
-                continue
-            for p in files[pkg]:
-                if p in have or p in allowed:
-                    continue
-                if p not in hashes:
-                    hashes[p] = (os.path.getsize(p), _sha256(p))
-                m["trusted"].append({"path": p, "size": hashes[p][0], "sha256": hashes[p][1]})
-                have.add(p)
-                added += 1
-            m["list"] = sorted(set(m["list"]) | set(dirs[pkg]))
-        m["trusted"].sort(key=lambda t: t["path"])
-        m["stat"] = sorted(set(m["stat"]) - have)
-    # Children are named by hash: rewrite until every parent names its
-    # children's new hashes (callees first converges in depth rounds).
-    for _ in range(len(mans) + 1):
-        data = {mid: _canon(m) for mid, m in mans.items()}
-        new = {mid: hashlib.sha256(d).hexdigest() for mid, d in data.items()}
-        changed = False
-        for m in mans.values():
-            for c in m["children"]:
-                if c.get("sha256") is not None and c["sha256"] != new[c["id"]]:
-                    c["sha256"] = new[c["id"]]
-                    changed = True
-        if not changed:
-            break
-    for mid, d in data.items():
-        (bundle / "manifests" / f"{mid}.json").write_bytes(d)
-    idx["images"] = new
-    (bundle / "bundle.json").write_bytes(_canon(idx))
-    return added
+def widen_stats(stderr):
+    """What `sgxpy manifest --widen-package ... --stats` says it widened:
+    {package: {"files": trusted files of it, counted per image, "images": n,
+    "added": files only the option trusts}}."""
+    return {m.group(1): {"files": int(m.group(2)), "images": int(m.group(3)),
+                         "added": int(m.group(4))}
+            for m in _WIDEN_LINE.finditer(stderr)}
 
 
 # -- servers -----------------------------------------------------------------

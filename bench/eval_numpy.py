@@ -8,9 +8,10 @@
     bench/eval_numpy.py split [--out DIR]
         Generalisation: trace half of the test modules (every other one, sorted),
         run the other half under that bundle: as is, with the other half's test
-        files trusted (the app's own code), and with the numpy package widened
-        (bench/eval_lib.widen_bundle, the emulation of the manifest option asked
-        for).  Needs DIR/numpy_native.xml from `suite`.  Writes DIR/numpy_split.json.
+        files trusted (the app's own code), and with the numpy package, then
+        every imported package, widened (`sgxpy manifest --widen-package numpy`,
+        `--widen-package '*'`).  Needs DIR/numpy_native.xml from `suite`.  Writes
+        DIR/numpy_split.json.
 
 Every mode gets the same fresh TMPDIR (DIR/numpy/tmp) and cwd (DIR/numpy/cwd), so
 pytest's tmp_path and hypothesis' home land in a temp dir the trace saw created.
@@ -66,12 +67,21 @@ class Work:
         return res, wall, r.returncode
 
     def manifest(self, name, traces, *opts):
+        return self.manifest_stderr(name, traces, *opts)[0]
+
+    def manifest_stderr(self, name, traces, *opts):
         b = self.w / f"{name}.bundle"
         r = L.subprocess.run([L.SGXPY, "manifest", "-o", str(b), *opts, *map(str, traces)],
                              capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit(f"manifest {name} failed: {r.returncode}\n{r.stderr}")
-        return b
+        return b, r.stderr
+
+    def manifest_widened(self, name, traces, package):
+        """A bundle made with `--widen-package PACKAGE --stats`, and what the
+        option widened (eval_lib.widen_stats)."""
+        b, err = self.manifest_stderr(name, traces, "--widen-package", package, "--stats")
+        return b, L.widen_stats(err)
 
 
 def table(native, run):
@@ -149,21 +159,17 @@ def split(a):
         ("trust_b_tests", w.manifest("half_a_trust", [trace], *sum(
             (["--trust", f] for f in b_files), [])), []),
     ]
-    wid = w.manifest("half_a_widen", [trace])
-    added = L.widen_bundle(wid, [L.NUMPY_DIR])
+    wid, widened = w.manifest_widened("half_a_widen", [trace], "numpy")
     variants.append(("widen_numpy", wid, []))
-    # --widen-package '*': every package directory the traced images imported from
-    wall = w.manifest("half_a_widen_all", [trace])
-    roots = set()
-    for mf in (wall / "manifests").glob("*.json"):
-        roots |= L.package_roots(t["path"] for t in json.loads(mf.read_text())["trusted"])
-    added_all = L.widen_bundle(wall, sorted(roots))
+    # every package the traced images imported (site and stdlib packages)
+    wall, widened_all = w.manifest_widened("half_a_widen_all", [trace], "*")
     variants.append(("widen_all", wall, []))
     native_b = {t: o for t, o in native.items() if L.test_module(t) in set(half_b)}
     res = {"modules_a": half_a, "modules_b": half_b, "native_b_passed":
            sum(1 for o in native_b.values() if o == "passed"), "variants": {},
-           "widen_added": added, "widen_all_added": added_all,
-           "widen_all_packages": sorted(roots)}
+           "widen_added": sum(v["added"] for v in widened.values()),
+           "widen_all_added": sum(v["added"] for v in widened_all.values()),
+           "widen_all_packages": sorted(widened_all)}
     for name, bundle, _ in variants:
         log = w.out / f"numpy_split_{name}.log"
         log.unlink(missing_ok=True)

@@ -228,28 +228,41 @@ def split_section(sp, out):
         for img, op, path, reason, action, n in v["violations"][:15]:
             out.append(f"| `{op} {path}` | {reason} | {n} |")
         out.append("")
-    out.append("The widening was measured with `bench/eval_lib.widen_bundle()`, an emulation "
-               "that rewrites the bundle (manifests and hashes) the way the requested manifest "
-               "option would write it. The option asked of the manifest owner:\n")
+    out.append("The widened bundles are made by sgxpy itself: `sgxpy manifest --widen-package "
+               "numpy` and `--widen-package '*'` on half A's trace (%s). The option:\n"
+               % widen_counts(sp))
     out.append(WIDEN_SPEC)
 
 
+def widen_counts(sp):
+    """'N files added for numpy; M for every imported package (K packages)'."""
+    if "widen_added" not in sp:
+        return "no counts recorded"
+    return ("%d trusted entries added for numpy; %d for every imported package (%d packages)"
+            % (sp["widen_added"], sp.get("widen_all_added", 0),
+               len(sp.get("widen_all_packages", []))))
+
+
 WIDEN_SPEC = """`sgxpy manifest --widen-package NAME` (repeatable; `--widen-package '*'` for every
-imported package):
+imported package; docs/formats.md, rule 12):
 
 - For each image that trusts at least one file of the installed distribution that
   provides the top-level import NAME, trust every file of that distribution too
   (path, size, SHA-256), and add its directories to `list`. Images that never
   touched the package get nothing (least privilege per image is kept).
 - The files of a distribution are read from its `*.dist-info/RECORD` when there is
-  one (every path in it below a `sys.path` directory, `.pyc` of listed `.py`
-  included); for Debian's `*.egg-info` (no RECORD: `python3-numpy` is one) every
-  regular file below the package directory `SITE/NAME/` (or `SITE/NAME.py`,
-  `SITE/NAME.*.so` for single-module distributions).
-- Files the trace saw written stay allowed, not trusted (rule 7 wins); symlinks
-  resolved like the trace's targets; `--exclude` still wins.
-- `bundle.json` `options` records it (`"widen": ["numpy"]`), so the measurement
-  covers the choice; `--stats` prints the trusted count per widened package.
+  one (every path in it below the site directory holding it, `.pyc` of listed `.py`
+  included); for Debian's `*.egg-info` (no RECORD: `python3-numpy` is one) and the
+  stdlib, every regular file below the package directory `SITE/NAME/` (or
+  `SITE/NAME.py`, `SITE/NAME.*.so` for single modules). The site is found from the
+  trusted paths (a `site-packages`, `dist-packages` or `pythonX.Y` component): no
+  Python is run.
+- Files the trace saw written stay allowed, not trusted (rules 7 and 8 win); a
+  symlink is taken under its name and its target, as the trace records them;
+  `--exclude` still wins. A NAME no image imports is an error naming it.
+- `bundle.json` `options` records it (`"widen": ["numpy"]`, sorted, each once), so
+  the measurement covers the choice; `--stats` prints the trusted count per widened
+  package.
 """
 
 

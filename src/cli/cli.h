@@ -22,6 +22,10 @@ struct mf_options;
 int manifest_from_logs(const char *out, char **logs, size_t n_logs, char **bases, size_t n_bases,
 		       struct mf_options *extra, bool json);
 
+/* --widen-package NAME for manifest and build: usage error unless NAME is
+ * a top-level import name or "*" (cmd_manifest.c). */
+void widen_option(struct mf_options *opt, const char *name);
+
 /* `sgxpy show` on a bundle directory (cmd_show_bundle.c). */
 int show_bundle(const char *dir, bool json);
 

@@ -19,7 +19,7 @@
 static const char usage[] =
 	"usage: sgxpy build [-o BUNDLE] [--trace TRACE] [--key KEY] [--allow PATH]...\n"
 	"                   [--trust PATH]... [--exclude PATH]... [--trust-sources]\n"
-	"                   [--stat] [--exact]\n"
+	"                   [--widen-package NAME]... [--stat] [--exact]\n"
 	"                   [--json] -- CMD [ARG...]\n"
 	"\n"
 	"Protect an app in one command: run CMD under the tracer (as `sgxpy trace`),\n"
@@ -36,6 +36,8 @@ static const char usage[] =
 	"      --trust PATH     as `sgxpy manifest --trust`\n"
 	"      --exclude PATH   as `sgxpy manifest --exclude`\n"
 	"      --trust-sources  as `sgxpy manifest --trust-sources`\n"
+	"      --widen-package NAME\n"
+	"                       as `sgxpy manifest --widen-package`\n"
 	"      --stat, --exact  as `sgxpy trace --stat`, `--exact`\n"
 	"  -j, --json           print the bundle as JSON (as `sgxpy show --json`), after\n"
 	"                       CMD's own output\n"
@@ -137,7 +139,8 @@ int cmd_build(int argc, char **argv)
 		{"trust", required_argument, NULL, 'T'},  {"exclude", required_argument, NULL, 'X'},
 		{"stat", no_argument, NULL, 'S'},         {"exact", no_argument, NULL, 'E'},
 		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-		{"trust-sources", no_argument, NULL, 'P'}, {0},
+		{"trust-sources", no_argument, NULL, 'P'},
+		{"widen-package", required_argument, NULL, 'W'}, {0},
 	};
 	const char *out = "sgxpy.bundle", *trace_opt = NULL, *key = NULL;
 	struct tracer_opts topts = {0};
@@ -153,6 +156,7 @@ int cmd_build(int argc, char **argv)
 		case 'T': push_path(&m.opt.trust, &m.opt.n_trust, "trust", optarg); break;
 		case 'X': push_path(&m.opt.exclude, &m.opt.n_exclude, "exclude", optarg); break;
 		case 'P': m.opt.trust_sources = true; break;
+		case 'W': widen_option(&m.opt, optarg); break;
 		case 'S': topts.with_stat = true; break;
 		case 'E': topts.exact = true; break;
 		case 'j': json = true; break;

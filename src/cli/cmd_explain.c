@@ -19,8 +19,9 @@ static const char usage[] =
 	"\n"
 	"Say which images of BUNDLE trust, allow, list or may stat PATH (or exec it\n"
 	"as a child image), and why: the access each trace recorded and the\n"
-	"manifest rule or option (--trust, --allow) that decided.  The traces are\n"
-	"looked for where bundle.json records them and beside the bundle.\n"
+	"manifest rule or option (--trust, --allow, --widen-package) that decided.\n"
+	"The traces are looked for where bundle.json records them and beside the\n"
+	"bundle.\n"
 	"\n"
 	"  -j, --json   print JSON instead\n"
 	"  -h, --help   this text\n"
@@ -32,6 +33,29 @@ struct source {
 	const char *name; /* as bundle.json records it */
 	struct mf_model m;
 };
+
+/* Where a path no trace recorded came from: an option, the program, a fold. */
+static json_t *origin_of(const struct mf_options *opt, const struct bundle_image *img,
+			 const char *path)
+{
+	const char *t = path_under_any(path, opt->trust, opt->n_trust);
+	if (t)
+		return json_sprintf("--trust %s (a path the trace never touched: trusted by the "
+				    "root image)", t);
+	if (!strcmp(img->program, path))
+		return json_string("the image's program");
+	size_t site_len;
+	cleanup_free char *top = widen_top_of(path, &site_len);
+	const char *by = NULL; /* the name itself rather than "*" */
+	for (size_t i = 0; top && i < opt->n_widen && !(by && strcmp(by, "*")); i++)
+		if (!strcmp(opt->widen[i], "*") || !strcmp(opt->widen[i], top))
+			by = opt->widen[i];
+	if (by)
+		return json_sprintf("--widen-package %s: a file of package %s, which this image "
+				    "imports", by, top);
+	return json_string("added by a fold of a log (manifest --from-log), or by a trace that "
+			   "is not here");
+}
 
 /* What img may do with path, in words; false if nothing. */
 static bool rights_of(const struct bundle *b, const struct bundle_image *img, const char *path,
@@ -213,19 +237,8 @@ int cmd_explain(int argc, char **argv)
 		json_object_set_new(io, "id", json_string(img->id));
 		json_object_set_new(io, "rights", json_string(rights));
 		json_object_set_new(io, "why", reasons);
-		if (!json_array_size(reasons)) {
-			const char *t = NULL;
-			for (size_t k = 0; k < o.opt.n_trust && !t; k++)
-				if (path_is_under(path, o.opt.trust[k]))
-					t = o.opt.trust[k];
-			json_object_set_new(io, "origin",
-					    t ? json_sprintf("--trust %s (a path the trace never touched: "
-							     "trusted by the root image)", t)
-					      : !strcmp(img->program, path)
-					      ? json_string("the image's program")
-					      : json_string("added by a fold of a log (manifest --from-log), "
-							    "or by a trace that is not here"));
-		}
+		if (!json_array_size(reasons))
+			json_object_set_new(io, "origin", origin_of(&o.opt, img, path));
 		json_array_append_new(images, io);
 	}
 	int status = json_array_size(images) ? EXIT_OK : EXIT_MISMATCH;

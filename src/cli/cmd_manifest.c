@@ -3,6 +3,7 @@
 #include "common/path.h"
 #include "common/util.h"
 #include "manifest/manifest.h"
+#include "manifest/origin.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +11,8 @@
 
 static const char usage[] =
 	"usage: sgxpy manifest [-o BUNDLE] [--allow PATH]... [--trust PATH]...\n"
-	"                      [--exclude PATH]... [--trust-sources] [--stats] TRACE...\n"
+	"                      [--exclude PATH]... [--trust-sources]\n"
+	"                      [--widen-package NAME]... [--stats] TRACE...\n"
 	"       sgxpy manifest --from-log LOG... [--json] [-o NEW] [--allow PATH]... BASE\n"
 	"\n"
 	"Turn one or more traces (runs merge) into a bundle: one manifest per process\n"
@@ -24,13 +26,20 @@ static const char usage[] =
 	"      --exclude PATH   leave PATH and everything below it out\n"
 	"      --trust-sources  trust the .py beside every trusted .pyc too (tracebacks\n"
 	"                       and inspect.getsource), not only let it be stat'ed\n"
-	"      --stats          print hashing statistics to stderr\n"
+	"      --widen-package NAME\n"
+	"                       an image that imports package NAME (top-level import\n"
+	"                       name; '*': every package imported) trusts every file\n"
+	"                       of its installed distribution, not only the modules\n"
+	"                       the trace loaded\n"
+	"      --stats          print hashing statistics (and what --widen-package\n"
+	"                       added) to stderr\n"
 	"  -j, --jobs N         hashing threads (default: one per CPU)\n"
 	"      --from-log LOG   fold what `sgxpy run --audit --log LOG` (or Gramine with\n"
 	"                       allow_all_but_log) refused into a new bundle made from\n"
 	"                       BASE's traces, and show what that adds (--json: as JSON)\n"
 	"\n"
-	"Exit status: 0 ok, 2 usage, 3 bad or stale trace, 4 system error.\n";
+	"Exit status: 0 ok, 2 usage, 3 bad or stale trace (or a --widen-package NAME\n"
+	"no image imports), 4 system error.\n";
 
 /* Options take absolute paths; relative ones resolve against the cwd. */
 static char *option_path(const char *opt, const char *arg)
@@ -50,11 +59,29 @@ static void push(char ***v, size_t *n, char *s)
 	(*v)[(*n)++] = s;
 }
 
-static void free_strv(char **v, size_t n)
+void widen_option(struct mf_options *opt, const char *name)
 {
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	if (!widen_name_ok(name))
+		usage_error("--widen-package: '%s' is not a top-level import name (such as numpy, "
+			    "or '*' for every package imported)", name);
+	push(&opt->widen, &opt->n_widen, xstrdup(name));
+}
+
+static void print_stats(const struct mf_model *m)
+{
+	struct hash_stats hs;
+	hash_last_stats(&hs);
+	fprintf(stderr, "sgxpy: manifest: %zu images, hashed %llu files, %llu bytes in %.3f s "
+		"(%.1f MB/s; %.3f s of CPU, %.1f MB per CPU-second)\n", m->n_images,
+		(unsigned long long)hs.files, (unsigned long long)hs.bytes, hs.seconds,
+		hs.seconds > 0 ? (double)hs.bytes / hs.seconds / 1e6 : 0.0, hs.cpu_seconds,
+		hs.cpu_seconds > 0 ? (double)hs.bytes / hs.cpu_seconds / 1e6 : 0.0);
+	for (size_t i = 0; i < m->n_widened; i++) {
+		const struct mf_widened *w = &m->widened[i];
+		fprintf(stderr, "sgxpy: manifest: --widen-package %s: %zu file%s trusted in %zu "
+			"image%s, %zu of them beyond the trace\n", w->name, w->files,
+			w->files == 1 ? "" : "s", w->images, w->images == 1 ? "" : "s", w->added);
+	}
 }
 
 int cmd_manifest(int argc, char **argv)
@@ -65,7 +92,8 @@ int cmd_manifest(int argc, char **argv)
 		{"stats", no_argument, NULL, 'S'},        {"jobs", required_argument, NULL, 'j'},
 		{"trust-sources", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},         {"from-log", required_argument, NULL, 'F'},
-		{"json", no_argument, NULL, 'J'},         {0},
+		{"json", no_argument, NULL, 'J'},
+		{"widen-package", required_argument, NULL, 'W'}, {0},
 	};
 	const char *out = "sgxpy.bundle";
 	struct mf_model m = {0};
@@ -81,6 +109,7 @@ int cmd_manifest(int argc, char **argv)
 		case 'X': push(&m.opt.exclude, &m.opt.n_exclude, option_path("exclude", optarg)); break;
 		case 'S': stats = true; break;
 		case 'P': m.opt.trust_sources = true; break;
+		case 'W': widen_option(&m.opt, optarg); break;
 		case 'F': push(&logs, &n_logs, xstrdup(optarg)); break;
 		case 'J': json = true; break;
 		case 'j': {
@@ -109,18 +138,9 @@ int cmd_manifest(int argc, char **argv)
 		die(EXIT_INPUT, "%s", err.msg);
 	if (mf_write_bundle(&m, out, &err) < 0)
 		die(EXIT_SYSTEM, "%s", err.msg);
-	if (stats) {
-		struct hash_stats hs;
-		hash_last_stats(&hs);
-		fprintf(stderr, "sgxpy: manifest: %zu images, hashed %llu files, %llu bytes in %.3f s "
-			"(%.1f MB/s; %.3f s of CPU, %.1f MB per CPU-second)\n", m.n_images,
-			(unsigned long long)hs.files, (unsigned long long)hs.bytes, hs.seconds,
-			hs.seconds > 0 ? (double)hs.bytes / hs.seconds / 1e6 : 0.0, hs.cpu_seconds,
-			hs.cpu_seconds > 0 ? (double)hs.bytes / hs.cpu_seconds / 1e6 : 0.0);
-	}
-	free_strv(m.opt.allow, m.opt.n_allow);
-	free_strv(m.opt.trust, m.opt.n_trust);
-	free_strv(m.opt.exclude, m.opt.n_exclude);
+	if (stats)
+		print_stats(&m);
+	mf_options_free(&m.opt);
 	mf_model_free(&m);
 	return EXIT_OK;
 }

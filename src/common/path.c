@@ -80,3 +80,11 @@ bool path_is_under(const char *path, const char *dir)
 		return path[0] == '/';
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
+
+const char *path_under_any(const char *path, char *const *dirs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (path_is_under(path, dirs[i]))
+			return dirs[i];
+	return NULL;
+}

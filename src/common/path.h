@@ -3,6 +3,7 @@
 #define SGXPY_PATH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Join base and rel (rel absolute: rel alone) and normalise lexically:
  * collapse "//", drop ".", resolve ".." against the previous component
@@ -19,5 +20,8 @@ bool path_is_normal(const char *path);
 
 /* True if path equals dir or lies below it (dir given without trailing '/'). */
 bool path_is_under(const char *path, const char *dir);
+
+/* The first of dirs[0..n) that path is under (path_is_under), or NULL. */
+const char *path_under_any(const char *path, char *const *dirs, size_t n);
 
 #endif

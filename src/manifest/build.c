@@ -350,5 +350,8 @@ void mf_model_free(struct mf_model *m)
 		free((char *)m->jobs[i].path);
 	free(m->jobs);
 	strmap_free(&m->job_of);
+	for (size_t i = 0; i < m->n_widened; i++)
+		free(m->widened[i].name);
+	free(m->widened);
 	memset(m, 0, sizeof(*m));
 }

@@ -7,7 +7,9 @@
  *   writes dropped; made by the run in a volatile dir -> the whole dir;
  *   modified -> allowed (random names -> their dir);
  *   modified by another image -> allowed read-only; read/exec/map of a regular
- *   file -> trusted (directory -> list); list; stat-only / probes -> stat. */
+ *   file -> trusted (directory -> list); list; stat-only / probes -> stat.
+ * Then --widen-package (widen.c) adds the rest of each package an image
+ * imports, and --trust-sources the sources of trusted .pyc files. */
 #include "manifest/manifest.h"
 #include "common/path.h"
 #include "common/utf8.h"
@@ -17,18 +19,6 @@
 #include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static bool under_any(const char *path, char **dirs, size_t n, const char **which)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (path_is_under(path, dirs[i])) {
-			if (which)
-				*which = dirs[i];
-			return true;
-		}
-	}
-	return false;
-}
 
 static size_t job_for(struct mf_model *m, const char *path)
 {
@@ -78,9 +68,14 @@ static void note_vanished(struct ctx *c, const char *path)
 	c->vanished[c->n_vanished++] = xstrdup(path);
 }
 
+void mf_trust(struct mf_model *m, struct mf_image *img, const char *path)
+{
+	*strmap_put(&img->trusted, path, NULL) = (void *)(uintptr_t)job_for(m, path);
+}
+
 static void trust(struct ctx *c, struct mf_image *img, const char *path)
 {
-	*strmap_put(&img->trusted, path, NULL) = (void *)(uintptr_t)job_for(c->m, path);
+	mf_trust(c->m, img, path);
 }
 
 /* Content use of an existing path: what its type now makes of it. */
@@ -183,7 +178,7 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 {
 	struct mf_options *o = &c->m->opt;
 	const char *rule;
-	if (under_any(path, o->exclude, o->n_exclude, NULL))
+	if (path_under_any(path, o->exclude, o->n_exclude))
 		return;
 	bool tree;
 	cleanup_free char *pseudo = rules_pseudo(path, &tree);
@@ -191,11 +186,11 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 		add_allow(img, pseudo, tree, fl & ACC_MODIFY);
 		return;
 	}
-	if (under_any(path, o->trust, o->n_trust, NULL) && (fl & (ACC_CONTENT | ACC_MODIFY))) {
+	if (path_under_any(path, o->trust, o->n_trust) && (fl & (ACC_CONTENT | ACC_MODIFY))) {
 		classify_content(c, img, path);
 		return;
 	}
-	if (under_any(path, o->allow, o->n_allow, &rule)) {
+	if ((rule = path_under_any(path, o->allow, o->n_allow))) {
 		add_allow(img, rule, true, true);
 		return;
 	}
@@ -284,7 +279,7 @@ static void trust_sources(struct ctx *c, struct mf_image *img)
 		cleanup_free char *src = rules_pyc_source(keys[i]);
 		struct stat st;
 		if (!src || strmap_get(&img->trusted, src) || strmap_get(&c->m->tree_written, src) ||
-		    under_any(src, c->m->opt.exclude, c->m->opt.n_exclude, NULL) ||
+		    path_under_any(src, c->m->opt.exclude, c->m->opt.n_exclude) ||
 		    stat(src, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		trust(c, img, src);
@@ -392,30 +387,41 @@ static int check_hashes(struct mf_model *m, struct ctx *c, struct sg_err *err)
 	return report_vanished(c, err);
 }
 
+static void classify_image(struct ctx *c, struct mf_image *img)
+{
+	struct mf_model *m = c->m;
+	const char **keys = strmap_sorted_keys(&img->access);
+	for (size_t k = 0; keys[k]; k++)
+		classify_path(c, img, keys[k], (uintptr_t)*strmap_get(&img->access, keys[k]));
+	free(keys);
+	/* The program itself, as the key names it (symlinks resolved). */
+	if (!path_under_any(img->key.program, m->opt.exclude, m->opt.n_exclude))
+		trust(c, img, img->key.program);
+	img->program_job = job_for(m, img->key.program);
+}
+
+static void finish_image(struct ctx *c, struct mf_image *img)
+{
+	if (c->m->opt.trust_sources)
+		trust_sources(c, img);
+	prune_allowed(img);
+	prune_stat(img);
+	check_utf8(c, img);
+}
+
 int mf_classify(struct mf_model *m, struct sg_err *err)
 {
 	struct ctx c = {.m = m};
 	cleanup_free char *tmpdir = app_tmpdir(m);
 	c.tmpdir = tmpdir;
-	int rc = 0;
-	for (size_t i = 0; i < m->n_images; i++) {
-		struct mf_image *img = m->images[i];
-		const char **keys = strmap_sorted_keys(&img->access);
-		for (size_t k = 0; keys[k]; k++)
-			classify_path(&c, img, keys[k], (uintptr_t)*strmap_get(&img->access, keys[k]));
-		free(keys);
-		/* The program itself, as the key names it (symlinks resolved). */
-		if (!under_any(img->key.program, m->opt.exclude, m->opt.n_exclude, NULL)) {
-			trust(&c, img, img->key.program);
-		}
-		img->program_job = job_for(m, img->key.program);
-		if (m->opt.trust_sources)
-			trust_sources(&c, img);
-		prune_allowed(img);
-		prune_stat(img);
-		check_utf8(&c, img);
-	}
-	if (c.n_not_utf8)
+	for (size_t i = 0; i < m->n_images; i++)
+		classify_image(&c, m->images[i]);
+	/* Widening reads what each image trusts and adds to it: before the
+	 * clean-up below, and before anything is hashed. */
+	int rc = mf_widen(m, err);
+	for (size_t i = 0; i < m->n_images; i++)
+		finish_image(&c, m->images[i]);
+	if (rc == 0 && c.n_not_utf8)
 		rc = sg_fail(err, "%zu path(s) are not valid UTF-8 and cannot be written to a JSON "
 			     "manifest, e.g. %s (leave them out with --exclude DIR, or allow their "
 			     "directory with --allow DIR)", c.n_not_utf8, c.not_utf8[0]);

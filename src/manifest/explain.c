@@ -21,14 +21,6 @@ void access_words(uintptr_t fl, char *out, size_t len)
 	term_words(fl, words, ARRAY_SIZE(words), out, len);
 }
 
-static const char *under(const char *path, char **dirs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (path_is_under(path, dirs[i]))
-			return dirs[i];
-	return NULL;
-}
-
 void explain_rule(const struct mf_model *m, const char *path, uintptr_t fl, char *out, size_t len)
 {
 	const struct mf_options *o = &m->opt;
@@ -36,14 +28,14 @@ void explain_rule(const struct mf_model *m, const char *path, uintptr_t fl, char
 	bool tree;
 	cleanup_free char *pseudo = rules_pseudo(path, &tree);
 	struct stat st;
-	if ((opt = under(path, o->exclude, o->n_exclude)))
+	if ((opt = path_under_any(path, o->exclude, o->n_exclude)))
 		snprintf(out, len, "--exclude %s: left out", opt);
 	else if (pseudo)
 		snprintf(out, len, "rule 2: pseudo file system, allowed as %s%s, never hashed",
 			 pseudo, tree ? " (tree)" : "");
-	else if ((opt = under(path, o->trust, o->n_trust)) && (fl & (ACC_CONTENT | ACC_MODIFY)))
+	else if ((opt = path_under_any(path, o->trust, o->n_trust)) && (fl & (ACC_CONTENT | ACC_MODIFY)))
 		snprintf(out, len, "--trust %s: hashed even if written", opt);
-	else if ((opt = under(path, o->allow, o->n_allow)))
+	else if ((opt = path_under_any(path, o->allow, o->n_allow)))
 		snprintf(out, len, "--allow %s: allowed with write, tree", opt);
 	else if ((fl & ACC_MODIFY) && (root = rules_volatile_root(path, NULL)))
 		snprintf(out, len, "rule 5: modified below temp dir %s, so the whole dir is "

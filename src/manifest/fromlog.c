@@ -307,6 +307,7 @@ int fold_model(const char *base, const struct fold_log *log, const struct mf_opt
 	append_opts(&m->opt.allow, &m->opt.n_allow, extra->allow, extra->n_allow);
 	append_opts(&m->opt.trust, &m->opt.n_trust, extra->trust, extra->n_trust);
 	append_opts(&m->opt.exclude, &m->opt.n_exclude, extra->exclude, extra->n_exclude);
+	append_opts(&m->opt.widen, &m->opt.n_widen, extra->widen, extra->n_widen);
 	m->opt.threads = extra->threads;
 	m->opt.trust_sources |= extra->trust_sources;
 	if (rc == 0)

@@ -4,6 +4,7 @@
  *   build.c     read traces, group processes into images, collect accesses
  *   rules.c     classification rules as data (pseudo, volatile, pyc, random names)
  *   classify.c  per image: trusted / allowed / stat / list, hashing
+ *   widen.c     --widen-package: an image trusts all of a package it imports
  *   write.c     canonical JSON, Merkle hashes, the bundle directory
  *   gramine.c   BUNDLE/gramine/app.manifest.template (the union)
  *   sign.c      keys and signatures over the measurement
@@ -44,6 +45,8 @@ struct mf_options {
 	size_t n_allow, n_trust, n_exclude;
 	unsigned threads;                 /* hashing threads, 0 = all CPUs */
 	bool trust_sources;               /* trust X.py beside each trusted .pyc */
+	char **widen;                     /* --widen-package: import names, or "*" */
+	size_t n_widen;
 };
 
 /* An allow rule; tree = everything below, write = may modify. */
@@ -75,6 +78,14 @@ struct mf_image {
 	unsigned char sha256[SHA256_LEN];
 };
 
+/* What --widen-package did for one package (for --stats). */
+struct mf_widened {
+	char *name;    /* top-level import name */
+	size_t images; /* images that import it, each widened to all of it */
+	size_t files;  /* its files trusted, counted per image */
+	size_t added;  /* of those, trusted because of the option alone */
+};
+
 struct mf_trace {
 	char *path;
 	unsigned char sha256[SHA256_LEN];
@@ -96,6 +107,9 @@ struct mf_model {
 	struct strmap job_of;     /* path -> 1 + job index */
 	int max_threads;
 	long max_peak_rss_kb;
+	/* widen.c results, sorted by name */
+	struct mf_widened *widened;
+	size_t n_widened;
 };
 
 /* build.c */
@@ -104,6 +118,17 @@ void mf_model_free(struct mf_model *m);
 /* classify.c */
 int mf_classify(struct mf_model *m, struct sg_err *err);
 const struct hash_job *mf_job(const struct mf_model *m, size_t job1);
+/* img trusts path (a hash job for it is made once for all images). */
+void mf_trust(struct mf_model *m, struct mf_image *img, const char *path);
+/* widen.c: after classification, before hashing.  Fails naming every
+ * requested package that no image imports. */
+int mf_widen(struct mf_model *m, struct sg_err *err);
+/* The top-level import name path belongs to (malloc'd), with in *site_len
+ * the length of the import directory (site-packages, dist-packages,
+ * pythonX.Y, pythonX.Y/lib-dynload) holding it; NULL if none. */
+char *widen_top_of(const char *path, size_t *site_len);
+/* A name --widen-package takes: "*" or a Python identifier. */
+bool widen_name_ok(const char *name);
 /* write.c */
 int mf_write_bundle(struct mf_model *m, const char *dir, struct sg_err *err);
 /* gramine.c: the template text for the union of all images. */

@@ -27,6 +27,25 @@ static int load_paths(json_t *opts, const char *key, const char *file, char ***o
 	return 0;
 }
 
+/* options.widen: package names, absent in bundles made without it. */
+static int load_names(json_t *opts, const char *file, struct mf_options *o, struct sg_err *err)
+{
+	json_t *arr;
+	if (jopt(opts, "widen", JSON_ARRAY, file, "options.widen", &arr, err) < 0)
+		return -1;
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const char *name = json_string_value(v);
+		if (!name || !widen_name_ok(name))
+			return sg_fail(err, "%s: options.widen[%zu]: expected a package name or \"*\"",
+				       file, i);
+		o->widen = xrealloc(o->widen, (o->n_widen + 1) * sizeof(char *));
+		o->widen[o->n_widen++] = xstrdup(name);
+	}
+	return 0;
+}
+
 /* The recorded path if it holds the recorded hash, else the same name
  * beside the bundle (a bundle and its trace moved together). */
 static void find_trace(struct origin_trace *t, const char *bundle_dir, const unsigned char want[32])
@@ -74,7 +93,8 @@ int origin_load(const char *bundle_dir, struct bundle_origin *o, struct sg_err *
 	    load_paths(opts, "trust", file, &o->opt.trust, &o->opt.n_trust, err) < 0 ||
 	    load_paths(opts, "exclude", file, &o->opt.exclude, &o->opt.n_exclude, err) < 0 ||
 	    jbool(opts, "trust_sources", file, "options.trust_sources", false,
-		  &o->opt.trust_sources, err) < 0)
+		  &o->opt.trust_sources, err) < 0 ||
+	    load_names(opts, file, &o->opt, err) < 0)
 		goto out;
 	o->traces = xcalloc(json_array_size(traces) + 1, sizeof(*o->traces));
 	size_t i;
@@ -122,8 +142,8 @@ int origin_require_traces(const struct bundle_origin *o, const char *bundle_dir,
 
 void mf_options_free(struct mf_options *opt)
 {
-	char **lists[] = {opt->allow, opt->trust, opt->exclude};
-	size_t lens[] = {opt->n_allow, opt->n_trust, opt->n_exclude};
+	char **lists[] = {opt->allow, opt->trust, opt->exclude, opt->widen};
+	size_t lens[] = {opt->n_allow, opt->n_trust, opt->n_exclude, opt->n_widen};
 	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
 		for (size_t i = 0; i < lens[l]; i++)
 			free(lists[l][i]);

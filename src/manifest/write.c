@@ -267,6 +267,22 @@ static json_t *strv_json(char **v, size_t n)
 	return arr;
 }
 
+/* --widen-package names, sorted and each once: the measurement covers the
+ * choice, not how the command line spelled it. */
+static json_t *widen_json(const struct mf_options *o)
+{
+	struct strmap set = {0};
+	for (size_t i = 0; i < o->n_widen; i++)
+		strmap_put(&set, o->widen[i], NULL);
+	const char **names = strmap_sorted_keys(&set);
+	json_t *arr = json_array();
+	for (size_t i = 0; names[i]; i++)
+		json_array_append_new(arr, json_string(names[i]));
+	free(names);
+	strmap_free(&set);
+	return arr;
+}
+
 static char *index_json(const struct mf_model *m, const unsigned char gramine_sha[SHA256_LEN],
 			size_t *len)
 {
@@ -284,6 +300,8 @@ static char *index_json(const struct mf_model *m, const unsigned char gramine_sh
 	json_object_set_new(opt, "exclude", strv_json(m->opt.exclude, m->opt.n_exclude));
 	if (m->opt.trust_sources) /* only when set: older bundles stay byte-identical */
 		json_object_set_new(opt, "trust_sources", json_true());
+	if (m->opt.n_widen) /* likewise */
+		json_object_set_new(opt, "widen", widen_json(&m->opt));
 	/* Traces by absolute path (how the command line spelled it must not
 	 * change the measurement) and content. */
 	json_t *traces = json_array();

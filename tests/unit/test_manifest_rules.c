@@ -102,12 +102,74 @@ static void test_env(void **state)
 	assert_false(rules_env_exported("AWS_SECRET_ACCESS_KEY"));
 }
 
+static void check_top(const char *path, const char *want, const char *want_site)
+{
+	size_t site_len = 0;
+	char *got = widen_top_of(path, &site_len);
+	if (!want) {
+		assert_null(got);
+		return;
+	}
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	assert_int_equal(site_len, strlen(want_site));
+	assert_memory_equal(path, want_site, site_len);
+	free(got);
+}
+
+static void test_widen_top(void **state)
+{
+	(void)state;
+	const char *dp = "/usr/lib/python3/dist-packages", *std = "/usr/lib/python3.11";
+	check_top("/usr/lib/python3/dist-packages/numpy/core/_methods.py", "numpy", dp);
+	check_top("/usr/lib/python3/dist-packages/numpy/__pycache__/x.cpython-311.pyc", "numpy", dp);
+	check_top("/usr/lib/python3/dist-packages/six.py", "six", dp);
+	check_top("/usr/lib/python3/dist-packages/__pycache__/six.cpython-311.pyc", "six", dp);
+	check_top("/usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so",
+		  "_cffi_backend", dp);
+	check_top("/usr/lib/python3.11/json/decoder.py", "json", std);
+	check_top("/usr/lib/python3.11/os.py", "os", std);
+	check_top("/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so", "_json",
+		  "/usr/lib/python3.11/lib-dynload");
+	/* site-packages wins over the pythonX.Y above it, and over one further down */
+	check_top("/v/lib/python3.11/site-packages/pkg_a/m.py", "pkg_a", "/v/lib/python3.11/site-packages");
+	check_top("/v/site-packages/a/site-packages/b/m.py", "a", "/v/site-packages");
+	/* not an importable name, or not in an import directory */
+	check_top("/usr/lib/python3/dist-packages/numpy-1.24.2.egg-info/PKG-INFO", NULL, NULL);
+	check_top("/usr/lib/python3/dist-packages/attrs-22.2.0.dist-info/RECORD", NULL, NULL);
+	check_top("/usr/lib/python3/dist-packages/numpy.libs/libz.so", NULL, NULL);
+	check_top("/usr/lib/python3/dist-packages/distutils-precedence.pth", NULL, NULL);
+	check_top("/usr/lib/python3/dist-packages/numpy", NULL, NULL);
+	check_top("/usr/lib/python3/dist-packages", NULL, NULL);
+	check_top("/usr/lib/python3.11/lib-dynload", NULL, NULL);
+	check_top("/usr/lib/python3/x.py", NULL, NULL);
+	check_top("/srv/python3.x/m.py", NULL, NULL);
+	check_top("/lib-dynload/m.py", NULL, NULL);
+	check_top("/usr/lib/python3.11/json/lib-dynload/m.py", "json", std);
+	check_top("/usr/lib/python3.11/config-3.11-x86_64-linux-gnu/Makefile", NULL, NULL);
+	check_top("/usr/lib/python3.11/2to3/m.py", NULL, NULL);
+}
+
+static void test_widen_names(void **state)
+{
+	(void)state;
+	assert_true(widen_name_ok("numpy"));
+	assert_true(widen_name_ok("_cffi_backend"));
+	assert_true(widen_name_ok("*"));
+	assert_false(widen_name_ok(""));
+	assert_false(widen_name_ok("numpy.linalg"));
+	assert_false(widen_name_ok("2to3"));
+	assert_false(widen_name_ok("pkg-a"));
+	assert_false(widen_name_ok("**"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pseudo),        cmocka_unit_test(test_volatile),
 		cmocka_unit_test(test_pycache),       cmocka_unit_test(test_random_names),
 		cmocka_unit_test(test_gramine_provides), cmocka_unit_test(test_env),
+		cmocka_unit_test(test_widen_top),     cmocka_unit_test(test_widen_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

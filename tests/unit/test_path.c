@@ -62,6 +62,11 @@ static void test_is_under(void **state)
 	assert_false(path_is_under("/tmpx/y", "/tmp"));
 	assert_true(path_is_under("/anything", "/"));
 	assert_false(path_is_under("/usr", "/usr/lib"));
+	char *dirs[] = {(char *)"/srv/a", (char *)"/usr/lib", (char *)"/usr"};
+	assert_string_equal(path_under_any("/usr/lib/x", dirs, 3), "/usr/lib"); /* the first */
+	assert_string_equal(path_under_any("/usr/bin", dirs, 3), "/usr");
+	assert_null(path_under_any("/srv/ab", dirs, 3));
+	assert_null(path_under_any("/usr/lib/x", dirs, 0));
 }
 
 int main(void)
