@@ -23,9 +23,11 @@ for name in $(make -s list); do
 	[ -d "$seeds" ] || seeds=
 	dict=
 	[ -f "$name.dict" ] && dict=-dict=$name.dict
+	# ELF seeds: this host's own programs (not kept in the repo)
+	[ "$name" = elf ] && cp /bin/true "$out/corpus/seed-true" 2>/dev/null
 	# max_len per target: traces are SQLite files of a few KB
 	case $name in
-	store) maxlen=16384 ;; tests-*) maxlen=8192 ;; cli) maxlen=512 ;; *) maxlen=4096 ;;
+	store) maxlen=16384 ;; elf) maxlen=40000 ;; tests-*) maxlen=8192 ;; cli) maxlen=512 ;; *) maxlen=4096 ;;
 	esac
 	log=$out/log.txt
 	par=

@@ -11,6 +11,12 @@
  * -1: malformed (or longer than len). */
 int elf_interp(int fd, char *buf, size_t len);
 
+/* The DT_NEEDED names (sonames such as "libc.so.6") of the ELF64 file open at
+ * fd, into names[0..max): what the dynamic loader maps right after exec, so
+ * worth verifying first.  Returns how many (0 for a static, 32-bit or
+ * malformed file: the list is an ordering hint, never a policy); free each. */
+size_t elf_needed(int fd, char **names, size_t max);
+
 /* The "#!" line of the file open at fd, as the kernel splits it: the
  * interpreter (first word) into interp and the rest of the line, trimmed,
  * into arg ("" if none).  0: a script; 1: not a script; -1: malformed. */

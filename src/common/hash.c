@@ -7,7 +7,14 @@
  *     mapped would kill us with SIGBUS);
  *   - the SHA-256 implementation is fetched once (OpenSSL 3 otherwise looks
  *     it up at every init);
- *   - files go to threads largest first, so one big .so does not end last. */
+ *   - each file is opened once, by all threads in a first pass (the open's
+ *     fstat gives the inode for de-duplication and the size for ordering;
+ *     a stat pass before the open cost a path walk per file, serially);
+ *   - files go to threads largest first, so one big .so does not end last.
+ * Where the time goes (perf, NumPy trace, one thread): the SHA-NI rounds
+ * themselves run at `openssl speed`; the rest, about a quarter, is the kernel
+ * handing over page-cache bytes (copy_to_iter alone 14%), which a mapping
+ * replaces with page-table work of about the same cost. */
 #include "common/hash.h"
 #include "common/strmap.h"
 
@@ -15,7 +22,9 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -103,8 +112,38 @@ int sha256_fd(int fd, unsigned char out[SHA256_LEN], uint64_t *size)
 	return rc;
 }
 
+#define SMALL (1u << 16)
+
+int sha256_fd_whole(int fd, uint64_t st_size, unsigned char out[SHA256_LEN], uint64_t *size)
+{
+	unsigned char buf[SMALL];
+	EVP_MD_CTX *ctx = new_ctx();
+	uint64_t total = 0;
+	for (;;) {
+		/* One byte more than fstat said: a short read then means EOF,
+		 * without a last read() of 0 bytes. */
+		size_t want = st_size >= total && st_size - total < SMALL ? (size_t)(st_size - total) + 1 : SMALL;
+		ssize_t r = TEMP_FAILURE_RETRY(pread(fd, buf, want, (off_t)total));
+		if (r < 0) {
+			int e = errno;
+			EVP_MD_CTX_free(ctx);
+			errno = e;
+			return -1;
+		}
+		EVP_DigestUpdate(ctx, buf, (size_t)r);
+		total += (uint64_t)r;
+		if ((size_t)r < want)
+			break;
+	}
+	EVP_DigestFinal_ex(ctx, out, NULL);
+	EVP_MD_CTX_free(ctx);
+	if (size)
+		*size = total;
+	return 0;
+}
+
 /* Open a regular file for hashing; -1 with errno (EINVAL: not regular). */
-static int open_regular(const char *path, uint64_t *st_size)
+static int open_regular_st(const char *path, struct stat *st_out)
 {
 	/* O_NONBLOCK: a FIFO planted at a trusted path must not hang us. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -117,7 +156,16 @@ static int open_regular(const char *path, uint64_t *st_size)
 		errno = e;
 		return -1;
 	}
-	*st_size = (uint64_t)st.st_size;
+	*st_out = st;
+	return fd;
+}
+
+static int open_regular(const char *path, uint64_t *st_size)
+{
+	struct stat st;
+	int fd = open_regular_st(path, &st);
+	if (fd >= 0)
+		*st_size = (uint64_t)st.st_size;
 	return fd;
 }
 
@@ -138,13 +186,37 @@ int sha256_path(const char *path, unsigned char out[SHA256_LEN], uint64_t *size,
 
 /* ---- parallel hasher ---- */
 
+/* The first pass over one job: its file opened (one path walk; the hash
+ * reads this fd) and fstat'ed, to find duplicates and sizes. */
+struct opened {
+	int fd;        /* -1: see status, or past the fd limit (the hasher reopens) */
+	int status;    /* 0, or the errno that ends this job */
+	struct stat st;
+};
+
+struct order {
+	struct hash_job *job;
+	uint64_t size;
+	int fd;
+};
+
+/* Two phases, both spread over the threads: open every job, then (once the
+ * planning thread has removed duplicate inodes and sorted by size) hash
+ * every distinct file, largest first. */
 struct pool {
-	struct hash_job **uniq; /* one job per distinct file, largest first */
-	uint64_t *est;          /* st_size per uniq job, for ordering */
+	struct hash_job *jobs;
+	size_t n_jobs;
+	struct opened *opened;
+	atomic_size_t next_open, n_opened;
+	pthread_mutex_t mu;
+	pthread_cond_t planned_cv;
+	bool planned;
+	struct order *uniq; /* one per distinct file, largest first */
 	size_t n;
+	size_t *leader;     /* job -> the job whose hash it shares, SIZE_MAX: failed */
 	atomic_size_t next, done;
 	const char *what;
-	pthread_t drawer; /* the one thread that prints progress */
+	pthread_t drawer; /* the one thread that prints progress and plans */
 	atomic_uint_fast64_t cpu_ns; /* CPU time the workers used */
 };
 
@@ -155,19 +227,97 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void *worker(void *arg)
+static void open_job(const char *path, struct opened *o)
 {
-	struct pool *p = arg;
-	uint64_t cpu0 = thread_cpu_ns();
-	EVP_MD_CTX *ctx = new_ctx();
-	unsigned char *buf = xmalloc(BLOCK);
+	o->status = 0;
+	o->fd = open_regular_st(path, &o->st);
+	if (o->fd >= 0)
+		return;
+	o->status = errno;
+	/* Past the fd limit: stat now, the hasher opens it when its turn comes. */
+	if ((errno == EMFILE || errno == ENFILE) && stat(path, &o->st) == 0)
+		o->status = S_ISREG(o->st.st_mode) ? 0 : S_ISDIR(o->st.st_mode) ? EISDIR : EINVAL;
+}
+
+static void open_all(struct pool *p)
+{
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next_open, 1);
+		if (i >= p->n_jobs)
+			return;
+		open_job(p->jobs[i].path, &p->opened[i]);
+		atomic_fetch_add(&p->n_opened, 1);
+	}
+}
+
+static int by_size_desc(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return strcmp(x->job->path, y->job->path);
+}
+
+/* Map each job to the first job naming the same (dev, ino); order the
+ * distinct files largest first, so that one big .so does not end last. */
+static void plan(struct pool *p)
+{
+	struct strmap seen = {0};
+	for (size_t i = 0; i < p->n_jobs; i++) {
+		struct opened *o = &p->opened[i];
+		p->leader[i] = i;
+		if (o->status) {
+			p->jobs[i].status = o->status;
+			p->leader[i] = SIZE_MAX;
+			continue;
+		}
+		char key[64];
+		snprintf(key, sizeof(key), "%llx:%llx", (unsigned long long)o->st.st_dev,
+			 (unsigned long long)o->st.st_ino);
+		int added;
+		void **slot = strmap_put(&seen, key, &added);
+		if (!added) {
+			p->leader[i] = (size_t)(uintptr_t)*slot;
+			if (o->fd >= 0)
+				close(o->fd);
+			continue;
+		}
+		*slot = (void *)(uintptr_t)i;
+		p->uniq[p->n++] = (struct order){&p->jobs[i], (uint64_t)o->st.st_size, o->fd};
+	}
+	strmap_free(&seen);
+	qsort(p->uniq, p->n, sizeof(*p->uniq), by_size_desc);
+}
+
+static void wait_for_plan(struct pool *p)
+{
+	bool planner = pthread_equal(pthread_self(), p->drawer);
+	pthread_mutex_lock(&p->mu);
+	if (planner) {
+		/* Every job was handed out; wait for the last opens to finish. */
+		while (atomic_load(&p->n_opened) < p->n_jobs) {
+			pthread_mutex_unlock(&p->mu);
+			sched_yield();
+			pthread_mutex_lock(&p->mu);
+		}
+		plan(p);
+		p->planned = true;
+		pthread_cond_broadcast(&p->planned_cv);
+	}
+	while (!p->planned)
+		pthread_cond_wait(&p->planned_cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void hash_all(struct pool *p, EVP_MD_CTX *ctx, unsigned char *buf)
+{
 	for (;;) {
 		size_t i = atomic_fetch_add(&p->next, 1);
 		if (i >= p->n)
 			break;
-		struct hash_job *j = p->uniq[i];
-		uint64_t st_size = 0;
-		int fd = open_regular(j->path, &st_size);
+		struct hash_job *j = p->uniq[i].job;
+		uint64_t st_size = p->uniq[i].size;
+		int fd = p->uniq[i].fd >= 0 ? p->uniq[i].fd : open_regular(j->path, &st_size);
 		if (fd < 0) {
 			j->status = errno;
 		} else {
@@ -179,6 +329,17 @@ static void *worker(void *arg)
 		if (pthread_equal(pthread_self(), p->drawer) && (d % 16 == 0 || d == p->n))
 			progress(p->what, d, p->n);
 	}
+}
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	uint64_t cpu0 = thread_cpu_ns();
+	EVP_MD_CTX *ctx = new_ctx();
+	unsigned char *buf = xmalloc(BLOCK);
+	open_all(p);
+	wait_for_plan(p);
+	hash_all(p, ctx, buf);
 	free(buf);
 	EVP_MD_CTX_free(ctx);
 	atomic_fetch_add(&p->cpu_ns, thread_cpu_ns() - cpu0);
@@ -192,63 +353,23 @@ void hash_last_stats(struct hash_stats *out)
 	*out = last_stats;
 }
 
-struct order {
-	struct hash_job *job;
-	uint64_t size;
-};
-
-static int by_size_desc(const void *a, const void *b)
-{
-	const struct order *x = a, *y = b;
-	if (x->size != y->size)
-		return x->size < y->size ? 1 : -1;
-	return strcmp(x->job->path, y->job->path);
-}
-
 static double now_seconds(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)mono_ns() / 1e9;
 }
 
 int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *what,
 	       struct sg_err *err)
 {
 	double t0 = now_seconds();
-	/* Map each job to the first job naming the same (dev, ino). */
-	struct strmap seen = {0};
-	size_t *leader = xmalloc((n ? n : 1) * sizeof(*leader));
-	struct order *ord = xmalloc((n ? n : 1) * sizeof(*ord));
-	size_t nu = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct stat st;
-		leader[i] = i;
-		if (stat(jobs[i].path, &st) < 0) {
-			jobs[i].status = errno;
-			leader[i] = SIZE_MAX;
-			continue;
-		}
-		char key[64];
-		snprintf(key, sizeof(key), "%llx:%llx", (unsigned long long)st.st_dev,
-			 (unsigned long long)st.st_ino);
-		int added;
-		void **slot = strmap_put(&seen, key, &added);
-		if (!added) {
-			leader[i] = (size_t)(uintptr_t)*slot;
-			continue;
-		}
-		*slot = (void *)(uintptr_t)i;
-		ord[nu++] = (struct order){&jobs[i], (uint64_t)st.st_size};
-	}
-	strmap_free(&seen);
-	qsort(ord, nu, sizeof(*ord), by_size_desc);
-
-	struct pool p = {.n = nu, .what = what, .drawer = pthread_self()};
-	p.uniq = xmalloc((nu ? nu : 1) * sizeof(*p.uniq));
-	for (size_t i = 0; i < nu; i++)
-		p.uniq[i] = ord[i].job;
-	free(ord);
+	struct pool p = {.jobs = jobs, .n_jobs = n, .what = what, .drawer = pthread_self()};
+	p.opened = xcalloc(n ? n : 1, sizeof(*p.opened));
+	p.uniq = xmalloc((n ? n : 1) * sizeof(*p.uniq));
+	p.leader = xmalloc((n ? n : 1) * sizeof(*p.leader));
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.planned_cv, NULL);
+	atomic_init(&p.next_open, 0);
+	atomic_init(&p.n_opened, 0);
 	atomic_init(&p.next, 0);
 	atomic_init(&p.done, 0);
 	atomic_init(&p.cpu_ns, 0);
@@ -257,8 +378,8 @@ int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *wh
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = c > 0 ? (unsigned)c : 1;
 	}
-	if (threads > nu)
-		threads = nu ? (unsigned)nu : 1;
+	if (threads > n)
+		threads = n ? (unsigned)n : 1;
 	pthread_t *tids = xcalloc(threads, sizeof(*tids));
 	unsigned started = 0;
 	int rc = 0;
@@ -268,27 +389,30 @@ int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *wh
 			break;
 		}
 	}
-	worker(&p); /* the calling thread works too */
+	worker(&p); /* the calling thread works too, and plans */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
 	progress_done();
 
 	uint64_t bytes = 0;
-	for (size_t i = 0; i < nu; i++)
-		if (p.uniq[i]->status == 0)
-			bytes += p.uniq[i]->size;
-	free(p.uniq);
+	for (size_t i = 0; i < p.n; i++) /* the calling thread's worker() drained them all */
+		if (p.uniq[i].job->status == 0)
+			bytes += p.uniq[i].job->size;
 	for (size_t i = 0; i < n; i++) {
-		if (leader[i] == SIZE_MAX || leader[i] == i)
+		if (p.leader[i] == SIZE_MAX || p.leader[i] == i)
 			continue;
-		struct hash_job *l = &jobs[leader[i]];
+		struct hash_job *l = &jobs[p.leader[i]];
 		jobs[i].status = l->status;
 		jobs[i].size = l->size;
 		memcpy(jobs[i].sha256, l->sha256, SHA256_LEN);
 	}
-	free(leader);
-	last_stats = (struct hash_stats){.files = nu, .bytes = bytes, .seconds = now_seconds() - t0,
+	last_stats = (struct hash_stats){.files = p.n, .bytes = bytes, .seconds = now_seconds() - t0,
 					 .cpu_seconds = (double)atomic_load(&p.cpu_ns) / 1e9};
+	free(p.opened);
+	free(p.uniq);
+	free(p.leader);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.planned_cv);
 	return rc;
 }

@@ -25,6 +25,11 @@ void sha256_buf(const void *data, size_t len, unsigned char out[SHA256_LEN]);
  * set by the failing read(). */
 int sha256_fd(int fd, unsigned char out[SHA256_LEN], uint64_t *size);
 
+/* Hash the whole file open at fd with pread from offset 0, leaving the file
+ * offset alone (the supervisor hands this very fd to a process, which expects
+ * offset 0).  No lseek, and a file of st_size bytes read in one call. */
+int sha256_fd_whole(int fd, uint64_t st_size, unsigned char out[SHA256_LEN], uint64_t *size);
+
 /* Open path (following symlinks, O_NOCTTY, never blocking on a FIFO), check it
  * is a regular file, and hash it.  Fills err naming the path. */
 int sha256_path(const char *path, unsigned char out[SHA256_LEN], uint64_t *size,

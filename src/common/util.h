@@ -90,6 +90,9 @@ void hex_encode(const unsigned char *in, size_t n, char *out);
 /* Parse exactly 2n lowercase/uppercase hex chars; -1 on any other input. */
 int hex_decode(const char *in, unsigned char *out, size_t n);
 
+/* CLOCK_MONOTONIC in nanoseconds: for durations only. */
+uint64_t mono_ns(void);
+
 /* Progress on a terminal only: quiet when stderr is not a TTY. */
 void progress(const char *what, size_t done, size_t total);
 void progress_done(void);

@@ -151,11 +151,13 @@ int verifier_check_path(struct verifier *v, const char *path, const unsigned cha
 /* Was an inode with this key verified in this run (for mmap(PROT_EXEC))? */
 bool verifier_key_trusted(struct verifier *v, const struct file_key *k);
 /* Stats for the closing log line. */
-void verifier_stats(struct verifier *v, unsigned long *hashed, unsigned long *hits,
-		    unsigned long long *bytes);
-
-/* SHA-256 of an fd from offset 0. */
-int sha256_of_fd(int fd, unsigned char out[32], uint64_t *size);
+struct verifier_stats {
+	unsigned long hashed;     /* files hashed (by workers or in place) */
+	unsigned long hits;       /* opens answered from the verdict cache */
+	unsigned long long bytes; /* bytes hashed */
+	uint64_t wait_ns;         /* time a process waited for a hash */
+};
+void verifier_stats(struct verifier *v, struct verifier_stats *out);
 
 /* ---- log.c ------------------------------------------------------------- */
 

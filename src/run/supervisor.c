@@ -89,6 +89,7 @@ struct sup {
 	struct strmap procs; /* "tid" -> struct proc */
 	struct seccomp_notif_sizes sizes;
 	unsigned long n_notif;
+	uint64_t busy_ns;    /* notification received -> answered, summed */
 	/* The notification thread blocks in SECCOMP_IOCTL_NOTIF_RECV itself
 	 * (not in poll), which is what SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 	 * wakes on the notifying task's CPU; this thread, the ptrace tracer,
@@ -640,19 +641,8 @@ static void on_map(struct sup *s, const struct seccomp_notif *req, struct proc *
 
 /* ---- the notification side --------------------------------------------- */
 
-static void on_notification(struct sup *s)
+static void handle_notification(struct sup *s, const struct seccomp_notif *req)
 {
-	char buf[s->sizes.seccomp_notif + 64];
-	struct seccomp_notif *req = (struct seccomp_notif *)buf;
-	memset(buf, 0, sizeof(buf));
-	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
-		/* EINTR (stop), ENOENT (the target is gone); anything else
-		 * (no task left) would spin: wait for the stop signal */
-		if (errno != EINTR && errno != ENOENT && !s->stop)
-			pause();
-		return;
-	}
-	s->n_notif++;
 	pthread_mutex_lock(&s->mu);
 	struct proc *p = proc_get(s, (pid_t)req->pid);
 	if (!p || p->state == P_DEAD) {
@@ -695,6 +685,24 @@ static void on_notification(struct sup *s)
 	default:
 		deny(s, req, p, "syscall", "unexpected notification", R_BLOCKED_SYSCALL, EPERM);
 	}
+}
+
+static void on_notification(struct sup *s)
+{
+	char buf[s->sizes.seccomp_notif + 64];
+	struct seccomp_notif *req = (struct seccomp_notif *)buf;
+	memset(buf, 0, sizeof(buf));
+	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+		/* EINTR (stop), ENOENT (the target is gone); anything else
+		 * (no task left) would spin: wait for the stop signal */
+		if (errno != EINTR && errno != ENOENT && !s->stop)
+			pause();
+		return;
+	}
+	s->n_notif++;
+	uint64_t t0 = mono_ns();
+	handle_notification(s, req);
+	s->busy_ns += mono_ns() - t0;
 }
 
 /* ---- the ptrace side ---------------------------------------------------- */
@@ -1049,11 +1057,12 @@ int run_main(const struct run_opts *o)
 	rp->launcher = true;
 	rp->state = P_RUNNING;
 	status = supervise(&s);
-	unsigned long hashed, hits;
-	unsigned long long bytes;
-	verifier_stats(s.v, &hashed, &hits, &bytes);
-	char *end = xasprintf("status %d; %lu notifications; %lu files hashed (%llu bytes), %lu cache hits",
-			      status, s.n_notif, hashed, bytes, hits);
+	struct verifier_stats vs;
+	verifier_stats(s.v, &vs);
+	char *end = xasprintf("status %d; %lu notifications answered in %.1f ms (%.1f ms of it "
+			      "waiting for hashes); %lu files hashed (%llu bytes), %lu cache hits",
+			      status, s.n_notif, (double)s.busy_ns / 1e6, (double)vs.wait_ns / 1e6,
+			      vs.hashed, vs.bytes, vs.hits);
 	run_log_event(s.log, "end", 0, NULL, end);
 	if (o->verbose)
 		warn_msg("%s", end);

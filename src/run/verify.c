@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -61,6 +62,8 @@ struct verifier {
 	pthread_t *threads;
 	unsigned long hashed, hits, stolen;
 	unsigned long long bytes;
+	uint64_t wait_ns;
+	atomic_bool abandon; /* exiting: a hash in progress may stop half-way */
 };
 
 void file_key_of(const struct stat *st, struct file_key *k)
@@ -103,9 +106,13 @@ static void install_sigbus(void)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
+#define SLICE (1u << 20)
+
 /* Hash a mapping of the file instead of read() copies of it: the page cache
- * pages are mapped, not copied (the copy was a fifth of the hashing cost). */
-static int sha256_mapped(int fd, uint64_t size, unsigned char out[32])
+ * pages are mapped, not copied (the copy was a fifth of the hashing cost).
+ * In slices, so that a supervisor on its way out does not wait for a worker
+ * to finish a large library nobody needs any more. */
+static int sha256_mapped(struct verifier *v, int fd, uint64_t size, unsigned char out[32])
 {
 	void *p = mmap(NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED)
@@ -117,8 +124,12 @@ static int sha256_mapped(int fd, uint64_t size, unsigned char out[32])
 	if (ctx && sigsetjmp(jb, 1) == 0) {
 		bus_jmp = &jb;
 		unsigned int len = 32;
-		if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-		    EVP_DigestUpdate(ctx, p, size) == 1 && EVP_DigestFinal_ex(ctx, out, &len) == 1)
+		bool ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+		for (uint64_t at = 0; ok && at < size; at += SLICE)
+			ok = !atomic_load_explicit(&v->abandon, memory_order_relaxed) &&
+			     EVP_DigestUpdate(ctx, (const char *)p + at,
+					      size - at < SLICE ? size - at : SLICE) == 1;
+		if (ok && EVP_DigestFinal_ex(ctx, out, &len) == 1)
 			rc = 0;
 	}
 	bus_jmp = NULL;
@@ -127,27 +138,21 @@ static int sha256_mapped(int fd, uint64_t size, unsigned char out[32])
 	return rc;
 }
 
-/* SHA-256 of the whole file open at fd; leaves the offset at 0, as the process
- * expects of a file it just opened. */
-int sha256_of_fd(int fd, unsigned char out[32], uint64_t *size)
+/* SHA-256 of the whole regular file open at fd, which fstat said has st_size
+ * bytes; its offset stays at 0, as the process expects of a file it just
+ * opened. */
+static int sha256_of_fd(struct verifier *v, int fd, uint64_t st_size, unsigned char out[32],
+			uint64_t *size)
 {
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 65536) {
-		int rc = sha256_mapped(fd, (uint64_t)st.st_size, out);
+	if (st_size >= 65536) {
+		int rc = sha256_mapped(v, fd, st_size, out);
 		if (rc <= 0) {
 			if (size)
-				*size = (uint64_t)st.st_size;
+				*size = st_size;
 			return rc;
 		}
 	}
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -1;
-	int rc = sha256_fd(fd, out, size);
-	int e = errno;
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -1;
-	errno = e;
-	return rc;
+	return sha256_fd_whole(fd, st_size, out, size);
 }
 
 static int open_nomagic(const char *path, int flags)
@@ -243,12 +248,12 @@ static int fill(struct verifier *v, const char *path, int fd, const struct file_
 		memfd = sealed_copy(path, fd, k->size);
 		if (memfd < 0)
 			return -1;
-		if (sha256_of_fd(memfd, sha, &size) < 0) {
+		if (sha256_of_fd(v, memfd, (uint64_t)k->size, sha, &size) < 0) {
 			close(memfd);
 			return -1;
 		}
 	} else {
-		if (sha256_of_fd(fd, sha, &size) < 0)
+		if (sha256_of_fd(v, fd, (uint64_t)k->size, sha, &size) < 0)
 			return -1;
 		struct stat st2;
 		struct file_key k2;
@@ -356,6 +361,7 @@ void verifier_free(struct verifier *v)
 {
 	if (!v)
 		return;
+	atomic_store(&v->abandon, true);
 	pthread_mutex_lock(&v->mu);
 	v->stop = true;
 	pthread_cond_broadcast(&v->work);
@@ -384,29 +390,59 @@ void verifier_free(struct verifier *v)
 	free(v);
 }
 
-static int by_size_desc(const void *a, const void *b)
+struct prefetch {
+	const struct bundle_file *f;
+	bool needed; /* a DT_NEEDED library of the image's program */
+};
+
+/* The program's libraries first (the loader maps them right after exec),
+ * then largest first: the big .so files are the long poles; the small files
+ * the process needs before a worker gets to them, the supervisor thread
+ * hashes itself (lookup_or_hash). */
+static int by_need_then_size(const void *a, const void *b)
 {
-	const struct bundle_file *x = *(const struct bundle_file *const *)a;
-	const struct bundle_file *y = *(const struct bundle_file *const *)b;
-	return x->size < y->size ? 1 : x->size > y->size ? -1 : strcmp(x->path, y->path);
+	const struct prefetch *x = a, *y = b;
+	if (x->needed != y->needed)
+		return x->needed ? -1 : 1;
+	if (x->f->size != y->f->size)
+		return x->f->size < y->f->size ? 1 : -1;
+	return strcmp(x->f->path, y->f->path);
+}
+
+#define MAX_NEEDED 64
+
+static bool is_needed(const char *path, char **needed, size_t n)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(base, needed[i]) == 0)
+			return true;
+	return false;
 }
 
 void verifier_prefetch(struct verifier *v, const struct bundle_image *img)
 {
 	if (!v->n_threads || !img->n_trusted)
 		return;
-	/* Largest first: the big .so files are the long poles; the small files
-	 * the process needs before a worker gets to them, the supervisor
-	 * thread hashes itself (lookup_or_hash). */
-	const struct bundle_file **order = xcalloc(img->n_trusted, sizeof(*order));
-	for (size_t i = 0; i < img->n_trusted; i++)
-		order[i] = &img->trusted[i];
-	qsort(order, img->n_trusted, sizeof(*order), by_size_desc);
+	char *needed[MAX_NEEDED];
+	size_t n_needed = 0;
+	int pfd = open(img->program, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (pfd >= 0) {
+		n_needed = elf_needed(pfd, needed, MAX_NEEDED);
+		close(pfd);
+	}
+	struct prefetch *order = xcalloc(img->n_trusted, sizeof(*order));
+	for (size_t i = 0; i < img->n_trusted; i++) {
+		order[i].f = &img->trusted[i];
+		order[i].needed = is_needed(img->trusted[i].path, needed, n_needed);
+	}
+	for (size_t i = 0; i < n_needed; i++)
+		free(needed[i]);
+	qsort(order, img->n_trusted, sizeof(*order), by_need_then_size);
 	pthread_mutex_lock(&v->mu);
 	for (size_t i = 0; i < img->n_trusted; i++) {
-		const char *p = order[i]->path;
 		struct job *j = xcalloc(1, sizeof(*j));
-		j->path = xstrdup(p);
+		j->path = xstrdup(order[i].f->path);
 		if (v->tail)
 			v->tail->next = j;
 		else
@@ -435,7 +471,7 @@ void verifier_prefetch_first(struct verifier *v, const char *path)
 
 /* The verdict for path, whose freshly opened fd has key k: fills sha (and
  * *memfd in seal mode, borrowed).  Waits for a worker on the same path. */
-static int lookup_or_hash(struct verifier *v, const char *path, int fd, const struct file_key *k,
+static int lookup_or_hash_untimed(struct verifier *v, const char *path, int fd, const struct file_key *k,
 			  unsigned char sha[32], int *memfd)
 {
 	pthread_mutex_lock(&v->mu);
@@ -457,7 +493,7 @@ static int lookup_or_hash(struct verifier *v, const char *path, int fd, const st
 			pthread_mutex_unlock(&v->mu);
 			uint64_t size;
 			*memfd = -1;
-			return sha256_of_fd(fd, sha, &size);
+			return sha256_of_fd(v, fd, (uint64_t)k->size, sha, &size);
 		}
 	}
 	while (e->state == E_PENDING)
@@ -479,11 +515,24 @@ static int lookup_or_hash(struct verifier *v, const char *path, int fd, const st
 		if (v->seal)
 			return -1;
 		uint64_t size;
-		return sha256_of_fd(fd, sha, &size);
+		return sha256_of_fd(v, fd, (uint64_t)k->size, sha, &size);
 	}
 	memcpy(sha, res.sha, 32);
 	*memfd = res.memfd;
 	return 0;
+}
+
+/* lookup_or_hash_untimed, adding the time the process waited to the stats. */
+static int lookup_or_hash(struct verifier *v, const char *path, int fd, const struct file_key *k,
+			  unsigned char sha[32], int *memfd)
+{
+	uint64_t t0 = mono_ns();
+	int rc = lookup_or_hash_untimed(v, path, fd, k, sha, memfd);
+	uint64_t dt = mono_ns() - t0;
+	pthread_mutex_lock(&v->mu);
+	v->wait_ns += dt;
+	pthread_mutex_unlock(&v->mu);
+	return rc;
 }
 
 int verifier_open(struct verifier *v, const char *path, int extra_flags,
@@ -575,7 +624,7 @@ int verifier_check_path(struct verifier *v, const char *path, const unsigned cha
 	int rc;
 	if (seal) {
 		uint64_t n;
-		rc = sha256_of_fd(fd, sha, &n);
+		rc = sha256_of_fd(v, fd, (uint64_t)st.st_size, sha, &n);
 	} else {
 		rc = lookup_or_hash(v, path, fd, &k, sha, &memfd);
 	}
@@ -589,13 +638,12 @@ int verifier_check_path(struct verifier *v, const char *path, const unsigned cha
 	return 0;
 }
 
-void verifier_stats(struct verifier *v, unsigned long *hashed, unsigned long *hits,
-		    unsigned long long *bytes)
+void verifier_stats(struct verifier *v, struct verifier_stats *out)
 {
 	pthread_mutex_lock(&v->mu);
-	*hashed = v->hashed;
-	*hits = v->hits;
-	*hashed += v->stolen; /* hashed again here rather than waited for */
-	*bytes = v->bytes;
+	out->hashed = v->hashed + v->stolen; /* stolen: hashed again here rather than waited for */
+	out->hits = v->hits;
+	out->bytes = v->bytes;
+	out->wait_ns = v->wait_ns;
 	pthread_mutex_unlock(&v->mu);
 }

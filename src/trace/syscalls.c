@@ -173,7 +173,7 @@ static bool row_enabled(unsigned opt, bool with_stat, bool exact)
 	return !(opt & SO_EXACT) || exact;
 }
 
-int sys_filter_load(bool with_stat, bool exact, int *listener)
+int trace_filter_load(bool with_stat, bool exact, int *listener)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)

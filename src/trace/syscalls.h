@@ -55,7 +55,7 @@ int sys_row_by_name(const char *name);
  * ptrace.  With listener non-NULL, SO_NOTIFY rows (and read-only opens) go
  * to a seccomp user-notification listener returned there.
  * Returns 0 or -errno. */
-int sys_filter_load(bool with_stat, bool exact, int *listener);
+int trace_filter_load(bool with_stat, bool exact, int *listener);
 /* The SO_NOTIFY row of a native syscall number, or NULL. */
 const struct sys_row *sys_notify_row(long nr);
 

@@ -605,7 +605,7 @@ static noreturn void child_main(int go, int sock, const char *program, char **ar
 	if (read(go, &c, 1) != 1)
 		_exit(EXIT_WRAP_FAIL);
 	int listener = -1;
-	int rc = sys_filter_load(opts->with_stat, opts->exact, opts->exact ? NULL : &listener);
+	int rc = trace_filter_load(opts->with_stat, opts->exact, opts->exact ? NULL : &listener);
 	send_report(sock, rc < 0 ? -rc : 0, listener);
 	if (rc < 0)
 		_exit(EXIT_WRAP_FAIL);

@@ -8,6 +8,7 @@
 #include "common/elf.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,57 @@ static void test_elf_of_real_programs(void **state)
 	close(fd);
 }
 
+static bool has_name(char **names, size_t n, const char *want)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], want) == 0)
+			return true;
+	return false;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+}
+
+/* This test binary is linked against libcmocka and libc: its DT_NEEDED
+ * entries name them, as the dynamic loader will look them up. */
+static void test_needed_of_this_binary(void **state)
+{
+	(void)state;
+	char *names[16];
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	size_t n = elf_needed(fd, names, 16);
+	assert_true(has_name(names, n, "libc.so.6"));
+	assert_true(has_name(names, n, "libcmocka.so.0"));
+	free_names(names, n);
+	assert_int_equal(elf_needed(fd, names, 1), 1); /* max respected */
+	free_names(names, 1);
+	/* the first 4 KiB only: headers point past the end, nothing is trusted */
+	char head[4096];
+	assert_int_equal(pread(fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+	close(fd);
+	char path[] = "/tmp/sgxpy-test-elf-XXXXXX";
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+	n = elf_needed(fd, names, 16);
+	free_names(names, n);
+	close(fd);
+	fd = fd_with("#!/bin/sh\n");
+	assert_int_equal(elf_needed(fd, names, 16), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shebang),
 		cmocka_unit_test(test_elf_of_real_programs),
+		cmocka_unit_test(test_needed_of_this_binary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
