@@ -873,6 +873,8 @@ static int supervise(struct sup *s)
 		  (uint64_t)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0 && s->o->verbose)
 		warn_msg("synchronous wake-up unavailable: %s", strerror(errno));
 	int rc = pthread_create(&s->notif_thread, NULL, notif_main, s);
+	if (rc == 0)
+		pthread_setname_np(s->notif_thread, "sgxpy-notify"); /* for top -H, perf */
 	if (rc != 0) {
 		warn_msg("cannot start the notification thread: %s", strerror(rc));
 		kill(s->root, SIGKILL);

@@ -26,6 +26,7 @@
 #include <linux/openat2.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,12 +43,22 @@ struct centry {
 	struct file_key key;
 	unsigned char sha[32];
 	int memfd; /* seal mode: sealed copy, -1 if none */
+	uint64_t due_ns; /* E_PENDING: when its hash should be done (mono_ns) */
+	bool urgent;     /* E_PENDING by a worker at the app's priority */
 };
 
 struct job {
 	char *path;
+	uint64_t size; /* from the manifest; 0 if unknown */
+	bool urgent;   /* the process cannot start before it is hashed */
 	struct job *next;
 };
+
+/* What hashing n bytes takes here, about (SHA-NI: ~1.5 GB/s). */
+static uint64_t hash_ns(uint64_t n)
+{
+	return n * 2 / 3;
+}
 
 struct verifier {
 	bool seal;
@@ -288,48 +299,74 @@ static void finish(struct verifier *v, struct centry *e, const struct centry *re
 	pthread_mutex_unlock(&v->mu);
 }
 
+/* Hash the file a queued job names, unless its inode is hashed or being
+ * hashed already (under another name too).  Called without the lock. */
+static void run_job(struct verifier *v, struct job *j)
+{
+	struct centry res = {.memfd = -1}, *e = NULL;
+	int fd = open_nomagic(j->path, O_RDONLY | O_NONBLOCK);
+	struct stat st;
+	struct file_key k;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		file_key_of(&st, &k);
+		pthread_mutex_lock(&v->mu);
+		e = entry(v, &k);
+		if (e->state == E_NONE) {
+			e->state = E_PENDING; /* ours */
+			e->due_ns = mono_ns() + hash_ns((uint64_t)k.size);
+			e->urgent = j->urgent;
+		} else {
+			e = NULL;
+		}
+		pthread_mutex_unlock(&v->mu);
+		if (e)
+			finish(v, e, &res, fill(v, j->path, fd, &k, &res) == 0);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(j->path);
+	free(j);
+}
+
+/* The next queued job, if hashing it should take at most budget_ns; called
+ * with the lock held. */
+static struct job *pop_job(struct verifier *v, uint64_t budget_ns)
+{
+	struct job *j = v->head;
+	if (!j || hash_ns(j->size) > budget_ns)
+		return NULL;
+	v->head = j->next;
+	if (!v->head)
+		v->tail = NULL;
+	return j;
+}
+
 static void *worker(void *arg)
 {
 	struct verifier *v = arg;
+	bool idle = false;
 	pthread_mutex_lock(&v->mu);
 	for (;;) {
 		while (!v->stop && !v->head)
 			pthread_cond_wait(&v->work, &v->mu);
 		if (v->stop)
 			break;
-		struct job *j = v->head;
-		v->head = j->next;
-		if (!v->head)
-			v->tail = NULL;
+		struct job *j = pop_job(v, UINT64_MAX);
 		pthread_mutex_unlock(&v->mu);
-		struct centry res = {.memfd = -1}, *e = NULL;
-		bool ok = false;
-		int fd = open_nomagic(j->path, O_RDONLY | O_NONBLOCK);
-		struct stat st;
-		struct file_key k;
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-			file_key_of(&st, &k);
-			pthread_mutex_lock(&v->mu);
-			e = entry(v, &k);
-			if (e->state == E_NONE)
-				e->state = E_PENDING; /* ours */
-			else
-				e = NULL; /* hashed or being hashed under another name */
-			pthread_mutex_unlock(&v->mu);
-			if (e)
-				ok = fill(v, j->path, fd, &k, &res) == 0;
+		if (!j->urgent && !idle) {
+			/* Past the program and its interpreter, hashing ahead
+			 * uses idle CPU time only: at the app's own priority a
+			 * worker took the app's CPU for whole time slices (2
+			 * CPUs: the app, a worker, the supervisor) and the app
+			 * waited longer than the hash saved.  A starved worker
+			 * costs at most the wait in lookup_or_hash before the
+			 * supervisor hashes the file itself.  (No way back:
+			 * leaving SCHED_IDLE takes privilege.) */
+			struct sched_param sp = {0};
+			sched_setscheduler(0, SCHED_IDLE, &sp);
+			idle = true;
 		}
-		if (fd >= 0)
-			close(fd);
-		if (!e) {
-			free(j->path);
-			free(j);
-			pthread_mutex_lock(&v->mu);
-			continue;
-		}
-		finish(v, e, &res, ok);
-		free(j->path);
-		free(j);
+		run_job(v, j);
 		pthread_mutex_lock(&v->mu);
 	}
 	pthread_mutex_unlock(&v->mu);
@@ -346,6 +383,8 @@ int verifier_new(int threads, bool seal, struct verifier **out, struct sg_err *e
 	v->threads = xcalloc((size_t)(threads > 0 ? threads : 1), sizeof(pthread_t));
 	for (int i = 0; i < threads; i++) {
 		int rc = pthread_create(&v->threads[i], NULL, worker, v);
+		if (rc == 0)
+			pthread_setname_np(v->threads[i], "sgxpy-hash");
 		if (rc != 0) {
 			errno = rc;
 			verifier_free(v);
@@ -392,18 +431,18 @@ void verifier_free(struct verifier *v)
 
 struct prefetch {
 	const struct bundle_file *f;
-	bool needed; /* a DT_NEEDED library of the image's program */
+	size_t needed; /* 1 + its place in the program's DT_NEEDED list, or 0 */
 };
 
-/* The program's libraries first (the loader maps them right after exec),
- * then largest first: the big .so files are the long poles; the small files
- * the process needs before a worker gets to them, the supervisor thread
- * hashes itself (lookup_or_hash). */
+/* The program's libraries first, in the order the loader maps them right
+ * after exec, then largest first: the big .so files are the long poles; the
+ * small files the process needs before a worker gets to them, the
+ * supervisor thread hashes itself (lookup_or_hash). */
 static int by_need_then_size(const void *a, const void *b)
 {
 	const struct prefetch *x = a, *y = b;
 	if (x->needed != y->needed)
-		return x->needed ? -1 : 1;
+		return !y->needed ? -1 : !x->needed ? 1 : x->needed < y->needed ? -1 : 1;
 	if (x->f->size != y->f->size)
 		return x->f->size < y->f->size ? 1 : -1;
 	return strcmp(x->f->path, y->f->path);
@@ -411,13 +450,13 @@ static int by_need_then_size(const void *a, const void *b)
 
 #define MAX_NEEDED 64
 
-static bool is_needed(const char *path, char **needed, size_t n)
+static size_t needed_rank(const char *path, char **needed, size_t n)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(base, needed[i]) == 0)
-			return true;
-	return false;
+			return i + 1;
+	return 0;
 }
 
 void verifier_prefetch(struct verifier *v, const struct bundle_image *img)
@@ -434,7 +473,7 @@ void verifier_prefetch(struct verifier *v, const struct bundle_image *img)
 	struct prefetch *order = xcalloc(img->n_trusted, sizeof(*order));
 	for (size_t i = 0; i < img->n_trusted; i++) {
 		order[i].f = &img->trusted[i];
-		order[i].needed = is_needed(img->trusted[i].path, needed, n_needed);
+		order[i].needed = needed_rank(img->trusted[i].path, needed, n_needed);
 	}
 	for (size_t i = 0; i < n_needed; i++)
 		free(needed[i]);
@@ -443,6 +482,7 @@ void verifier_prefetch(struct verifier *v, const struct bundle_image *img)
 	for (size_t i = 0; i < img->n_trusted; i++) {
 		struct job *j = xcalloc(1, sizeof(*j));
 		j->path = xstrdup(order[i].f->path);
+		j->size = order[i].f->size;
 		if (v->tail)
 			v->tail->next = j;
 		else
@@ -460,6 +500,9 @@ void verifier_prefetch_first(struct verifier *v, const char *path)
 		return;
 	struct job *j = xcalloc(1, sizeof(*j));
 	j->path = xstrdup(path);
+	struct stat st;
+	j->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX / 2; /* unknown: never "short" */
+	j->urgent = true;
 	pthread_mutex_lock(&v->mu);
 	j->next = v->head;
 	v->head = j;
@@ -478,16 +521,37 @@ static int lookup_or_hash_untimed(struct verifier *v, const char *path, int fd, 
 	struct centry *e = entry(v, k);
 	if (e->state == E_PENDING && !v->seal) {
 		/* A worker is on it: wait about as long as hashing it takes
-		 * here, then hash it here (a worker on a busy host can be
-		 * descheduled; the process must not wait for it). */
-		struct timespec dl;
-		clock_gettime(CLOCK_REALTIME, &dl);
-		int64_t ns = dl.tv_nsec + 500000 + (int64_t)k->size * 2 / 3; /* ~1.5 GB/s */
-		dl.tv_sec += ns / 1000000000;
-		dl.tv_nsec = ns % 1000000000;
-		while (e->state == E_PENDING &&
-		       pthread_cond_timedwait(&v->done, &v->mu, &dl) == 0)
-			;
+		 * here, then hash it here (an idle-priority worker on a busy
+		 * host can starve; the process must not wait for it).  A
+		 * worker at the app's priority (the program, its interpreter)
+		 * is waited for: hashing it twice at once only slowed both.
+		 * Meanwhile work the queue, with jobs that end before the
+		 * worker should (an exec waiting for the program's hash hashes
+		 * the libraries the loader maps next). */
+		uint64_t deadline = e->urgent ? UINT64_MAX
+					      : mono_ns() + 500000 + hash_ns((uint64_t)k->size);
+		for (;;) {
+			uint64_t now = mono_ns();
+			if (e->state != E_PENDING || now >= deadline)
+				break;
+			struct job *j = pop_job(v, e->due_ns > now ? e->due_ns - now : 0);
+			if (j) {
+				pthread_mutex_unlock(&v->mu);
+				run_job(v, j);
+				pthread_mutex_lock(&v->mu);
+				continue;
+			}
+			if (deadline == UINT64_MAX) {
+				pthread_cond_wait(&v->done, &v->mu);
+				continue;
+			}
+			struct timespec dl;
+			clock_gettime(CLOCK_REALTIME, &dl);
+			int64_t ns = dl.tv_nsec + (int64_t)(deadline - now);
+			dl.tv_sec += ns / 1000000000;
+			dl.tv_nsec = ns % 1000000000;
+			pthread_cond_timedwait(&v->done, &v->mu, &dl);
+		}
 		if (e->state == E_PENDING) {
 			v->stolen++;
 			pthread_mutex_unlock(&v->mu);
@@ -506,6 +570,7 @@ static int lookup_or_hash_untimed(struct verifier *v, const char *path, int fd, 
 		return 0;
 	}
 	e->state = E_PENDING;
+	e->due_ns = mono_ns() + hash_ns((uint64_t)k->size);
 	pthread_mutex_unlock(&v->mu);
 	struct centry res = {.memfd = -1};
 	bool ok = fill(v, path, fd, k, &res) == 0;
