@@ -32,10 +32,10 @@ _sgxpy()
 
     local cmd=${words[1]} opts=""
     case $cmd in
-        build)    opts="-o --output -t --trace -k --key --allow --trust --exclude --trust-sources --widen-package --stat --exact -j --json -h --help --" ;;
+        build)    opts="-o --output -t --trace -k --key --allow --trust --exclude --trust-sources --widen-package --allow-built-code --stat --exact -j --json -h --help --" ;;
         trace)    opts="-o --output -a --append --stat --exact -v --verbose -h --help --" ;;
         show)     opts="-f --files -j --json -h --help" ;;
-        manifest) opts="-o --output --allow --trust --exclude --trust-sources --widen-package --stats -j --jobs --from-log --json -h --help" ;;
+        manifest) opts="-o --output --allow --trust --exclude --trust-sources --widen-package --allow-built-code --stats -j --jobs --from-log --json -h --help" ;;
         verify)   opts="-k --key -j --json -h --help" ;;
         keygen)   opts="-o --output -t --type -h --help" ;;
         sign)     opts="-k --key -h --help" ;;

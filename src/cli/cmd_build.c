@@ -19,7 +19,7 @@
 static const char usage[] =
 	"usage: sgxpy build [-o BUNDLE] [--trace TRACE] [--key KEY] [--allow PATH]...\n"
 	"                   [--trust PATH]... [--exclude PATH]... [--trust-sources]\n"
-	"                   [--widen-package NAME]... [--stat] [--exact]\n"
+	"                   [--widen-package NAME]... [--allow-built-code] [--stat] [--exact]\n"
 	"                   [--json] -- CMD [ARG...]\n"
 	"\n"
 	"Protect an app in one command: run CMD under the tracer (as `sgxpy trace`),\n"
@@ -38,6 +38,8 @@ static const char usage[] =
 	"      --trust-sources  as `sgxpy manifest --trust-sources`\n"
 	"      --widen-package NAME\n"
 	"                       as `sgxpy manifest --widen-package`\n"
+	"      --allow-built-code\n"
+	"                       as `sgxpy manifest --allow-built-code`\n"
 	"      --stat, --exact  as `sgxpy trace --stat`, `--exact`\n"
 	"  -j, --json           print the bundle as JSON (as `sgxpy show --json`), after\n"
 	"                       CMD's own output\n"
@@ -140,7 +142,8 @@ int cmd_build(int argc, char **argv)
 		{"stat", no_argument, NULL, 'S'},         {"exact", no_argument, NULL, 'E'},
 		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
 		{"trust-sources", no_argument, NULL, 'P'},
-		{"widen-package", required_argument, NULL, 'W'}, {0},
+		{"widen-package", required_argument, NULL, 'W'},
+		{"allow-built-code", no_argument, NULL, 'B'}, {0},
 	};
 	const char *out = "sgxpy.bundle", *trace_opt = NULL, *key = NULL;
 	struct tracer_opts topts = {0};
@@ -157,6 +160,7 @@ int cmd_build(int argc, char **argv)
 		case 'X': push_path(&m.opt.exclude, &m.opt.n_exclude, "exclude", optarg); break;
 		case 'P': m.opt.trust_sources = true; break;
 		case 'W': widen_option(&m.opt, optarg); break;
+		case 'B': m.opt.built_code = true; break;
 		case 'S': topts.with_stat = true; break;
 		case 'E': topts.exact = true; break;
 		case 'j': json = true; break;

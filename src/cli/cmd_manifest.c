@@ -12,7 +12,8 @@
 static const char usage[] =
 	"usage: sgxpy manifest [-o BUNDLE] [--allow PATH]... [--trust PATH]...\n"
 	"                      [--exclude PATH]... [--trust-sources]\n"
-	"                      [--widen-package NAME]... [--stats] TRACE...\n"
+	"                      [--widen-package NAME]... [--allow-built-code]\n"
+	"                      [--stats] TRACE...\n"
 	"       sgxpy manifest --from-log LOG... [--json] [-o NEW] [--allow PATH]... BASE\n"
 	"\n"
 	"Turn one or more traces (runs merge) into a bundle: one manifest per process\n"
@@ -31,6 +32,11 @@ static const char usage[] =
 	"                       name; '*': every package imported) trusts every file\n"
 	"                       of its installed distribution, not only the modules\n"
 	"                       the trace loaded\n"
+	"      --allow-built-code\n"
+	"                       an image that loaded a library the run itself built\n"
+	"                       (a C extension compiled during the run) may load one\n"
+	"                       again where it did, if written during that run: such\n"
+	"                       code is not hashed, whoever can write there is trusted\n"
 	"      --stats          print hashing statistics (and what --widen-package\n"
 	"                       added) to stderr\n"
 	"  -j, --jobs N         hashing threads (default: one per CPU)\n"
@@ -93,7 +99,8 @@ int cmd_manifest(int argc, char **argv)
 		{"trust-sources", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},         {"from-log", required_argument, NULL, 'F'},
 		{"json", no_argument, NULL, 'J'},
-		{"widen-package", required_argument, NULL, 'W'}, {0},
+		{"widen-package", required_argument, NULL, 'W'},
+		{"allow-built-code", no_argument, NULL, 'B'}, {0},
 	};
 	const char *out = "sgxpy.bundle";
 	struct mf_model m = {0};
@@ -110,6 +117,7 @@ int cmd_manifest(int argc, char **argv)
 		case 'S': stats = true; break;
 		case 'P': m.opt.trust_sources = true; break;
 		case 'W': widen_option(&m.opt, optarg); break;
+		case 'B': m.opt.built_code = true; break;
 		case 'F': push(&logs, &n_logs, xstrdup(optarg)); break;
 		case 'J': json = true; break;
 		case 'j': {

@@ -142,6 +142,9 @@ static int load_allowed(struct bundle_image *img, json_t *arr, const char *file,
 		snprintf(f, sizeof(f), "allowed[%zu].write", i);
 		if (jbool(e, "write", file, f, false, &ba->write, err) < 0)
 			return -1;
+		snprintf(f, sizeof(f), "allowed[%zu].code", i);
+		if (jbool(e, "code", file, f, false, &ba->code, err) < 0)
+			return -1;
 	}
 	return sort_unique(img->allowed, n, sizeof(*img->allowed), cmp_allow, file, "allowed", err);
 }
@@ -488,6 +491,28 @@ const struct bundle_allow *image_allowed(const struct bundle_image *img, const c
 		if (a && a->tree)
 			return a;
 	}
+}
+
+bool image_allows_code(const struct bundle_image *img, const char *path)
+{
+	if (!img->n_allowed || path[0] != '/')
+		return false;
+	const struct bundle_allow *a = find_allow(img, path);
+	if (a && a->code)
+		return true;
+	/* Any tree rule above path with "code", not only the nearest: a
+	 * narrower rule for other files there must not hide it. */
+	cleanup_free char *p = xstrdup(path);
+	char *slash;
+	while ((slash = strrchr(p, '/'))) {
+		slash[slash == p ? 1 : 0] = '\0';
+		a = find_allow(img, p);
+		if (a && a->tree && a->code)
+			return true;
+		if (slash == p)
+			return false;
+	}
+	return false;
 }
 
 static bool in_sorted(char **v, size_t n, const char *path)

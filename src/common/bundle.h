@@ -21,6 +21,7 @@ struct bundle_allow {
 	char *path;
 	bool tree;  /* everything below path too */
 	bool write; /* may write/create/remove, not only read */
+	bool code;  /* a file this run wrote there may be mapped executable */
 };
 
 struct bundle_image {
@@ -76,6 +77,9 @@ const struct bundle_image *bundle_image_by_id(const struct bundle *b, const char
 const struct bundle_file *image_trusted(const struct bundle_image *img, const char *path);
 /* The allow rule covering path (exact, or a tree rule above it), or NULL. */
 const struct bundle_allow *image_allowed(const struct bundle_image *img, const char *path);
+/* Does an allow rule for path, or a tree rule above it, carry "code"
+ * (--allow-built-code)? */
+bool image_allows_code(const struct bundle_image *img, const char *path);
 bool image_may_stat(const struct bundle_image *img, const char *path);
 bool image_may_list(const struct bundle_image *img, const char *path);
 /* The child image of img matching an exec of program/argv/cwd, or NULL. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #define PAGE 4096u
@@ -60,6 +61,14 @@ char *proc_link(pid_t tid, const char *what)
 	if (n <= 0)
 		return NULL;
 	target[n] = '\0';
+	/* A removed file or directory (a cwd or dirfd in a temp dir already
+	 * cleaned up) reads as "PATH (deleted)": no path names it any more.
+	 * Unless a file really has that name. */
+	static const char deleted[] = " (deleted)";
+	size_t dl = sizeof(deleted) - 1;
+	struct stat st;
+	if ((size_t)n > dl && !strcmp(target + n - dl, deleted) && lstat(target, &st) < 0)
+		return NULL;
 	return xstrdup(target);
 }
 

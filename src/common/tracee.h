@@ -16,7 +16,8 @@ char *tracee_read_string(pid_t tid, uint64_t addr);
 /* Read exactly len bytes; 0 or -1. */
 int tracee_read(pid_t tid, uint64_t addr, void *buf, size_t len);
 
-/* readlink("/proc/TID/<what>"), malloc'd, NULL on failure.
+/* readlink("/proc/TID/<what>"), malloc'd, NULL on failure and for a target
+ * the kernel marks "(deleted)" (removed: no path names it any more).
  * what: "cwd", "exe", "fd/N", "root". */
 char *proc_link(pid_t tid, const char *what);
 char *proc_fd_path(pid_t tid, int fd);

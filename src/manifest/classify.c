@@ -9,7 +9,9 @@
  *   modified by another image -> allowed read-only; read/exec/map of a regular
  *   file -> trusted (directory -> list); list; stat-only / probes -> stat.
  * Then --widen-package (widen.c) adds the rest of each package an image
- * imports, and --trust-sources the sources of trusted .pyc files. */
+ * imports, and --trust-sources the sources of trusted .pyc files.
+ * --allow-built-code marks the allow rule that took a file the image mapped
+ * executable and the run wrote (a library built during the run). */
 #include "manifest/manifest.h"
 #include "common/path.h"
 #include "common/utf8.h"
@@ -38,7 +40,7 @@ const struct hash_job *mf_job(const struct mf_model *m, size_t job1)
 	return job1 ? &m->jobs[job1 - 1] : NULL;
 }
 
-static void add_allow(struct mf_image *img, const char *path, bool tree, bool write)
+static struct mf_allow *add_allow(struct mf_image *img, const char *path, bool tree, bool write)
 {
 	void **slot = strmap_put(&img->allowed, path, NULL);
 	struct mf_allow *a = *slot;
@@ -46,6 +48,7 @@ static void add_allow(struct mf_image *img, const char *path, bool tree, bool wr
 		*slot = a = xcalloc(1, sizeof(*a));
 	a->tree |= tree;
 	a->write |= write;
+	return a;
 }
 
 static void add_set(struct strmap *s, const char *path)
@@ -174,6 +177,14 @@ static char *random_parent(const char *path)
 	return NULL;
 }
 
+/* Rule 13: with --allow-built-code, the rule that allows a library the image
+ * mapped executable and some image of the run wrote lets such code load. */
+static void mark_built_code(struct ctx *c, struct mf_allow *a, uintptr_t fl, const char *path)
+{
+	if (c->m->opt.built_code && (fl & ACC_MAP) && run_changed(c, path))
+		a->code = true;
+}
+
 static void classify_path(struct ctx *c, struct mf_image *img, const char *path, uintptr_t fl)
 {
 	struct mf_options *o = &c->m->opt;
@@ -200,21 +211,20 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 		fl &= ~(uintptr_t)ACC_MODIFY; /* a rewritable .pyc is an injection point */
 	if ((rule = rules_volatile_root(path, c->tmpdir)) &&
 	    volatile_entry(c, path, rule, fl & ACC_MODIFY)) {
-		add_allow(img, rule, true, fl & ACC_MODIFY);
+		mark_built_code(c, add_allow(img, rule, true, fl & ACC_MODIFY), fl, path);
 		return;
 	}
 	if (fl & ACC_MODIFY) {
 		cleanup_free char *dir = random_parent(path);
-		if (dir) {
-			add_allow(img, dir, true, true);
-		} else {
-			struct stat st;
-			add_allow(img, path, stat(path, &st) == 0 && S_ISDIR(st.st_mode), true);
-		}
+		struct stat st;
+		struct mf_allow *a = dir ? add_allow(img, dir, true, true)
+					 : add_allow(img, path, stat(path, &st) == 0 && S_ISDIR(st.st_mode), true);
+		mark_built_code(c, a, fl, path);
 		return;
 	}
 	if ((fl & ACC_CONTENT) && !pycache && strmap_get(&c->m->tree_written, path)) {
-		add_allow(img, path, false, false); /* another image's output */
+		/* another image's output */
+		mark_built_code(c, add_allow(img, path, false, false), fl, path);
 		return;
 	}
 	if (fl & ACC_CONTENT)
@@ -241,7 +251,7 @@ static void prune_allowed(struct mf_image *img)
 			slash[slash == p ? 1 : 0] = '\0';
 			void **up = strmap_get(&img->allowed, p);
 			struct mf_allow *u = up ? *up : NULL;
-			covered = u && u->tree && (u->write || !a->write);
+			covered = u && u->tree && (u->write || !a->write) && (u->code || !a->code);
 		}
 		if (covered)
 			free(a);

@@ -310,6 +310,7 @@ int fold_model(const char *base, const struct fold_log *log, const struct mf_opt
 	append_opts(&m->opt.widen, &m->opt.n_widen, extra->widen, extra->n_widen);
 	m->opt.threads = extra->threads;
 	m->opt.trust_sources |= extra->trust_sources;
+	m->opt.built_code |= extra->built_code;
 	if (rc == 0)
 		rc = mf_build(m, found, o.n_traces, err);
 	/* bundle.json records the traces as BASE did, not where they are now */

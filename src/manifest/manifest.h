@@ -45,13 +45,15 @@ struct mf_options {
 	size_t n_allow, n_trust, n_exclude;
 	unsigned threads;                 /* hashing threads, 0 = all CPUs */
 	bool trust_sources;               /* trust X.py beside each trusted .pyc */
+	bool built_code;                  /* --allow-built-code (rule 13) */
 	char **widen;                     /* --widen-package: import names, or "*" */
 	size_t n_widen;
 };
 
-/* An allow rule; tree = everything below, write = may modify. */
+/* An allow rule; tree = everything below, write = may modify; code = a file
+ * the run itself wrote there may be mapped executable (--allow-built-code). */
 struct mf_allow {
-	bool tree, write;
+	bool tree, write, code;
 };
 
 struct mf_image {

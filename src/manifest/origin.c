@@ -94,6 +94,8 @@ int origin_load(const char *bundle_dir, struct bundle_origin *o, struct sg_err *
 	    load_paths(opts, "exclude", file, &o->opt.exclude, &o->opt.n_exclude, err) < 0 ||
 	    jbool(opts, "trust_sources", file, "options.trust_sources", false,
 		  &o->opt.trust_sources, err) < 0 ||
+	    jbool(opts, "built_code", file, "options.built_code", false,
+		  &o->opt.built_code, err) < 0 ||
 	    load_names(opts, file, &o->opt, err) < 0)
 		goto out;
 	o->traces = xcalloc(json_array_size(traces) + 1, sizeof(*o->traces));

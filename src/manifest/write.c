@@ -180,6 +180,8 @@ static int add_allowed(json_t *man, const struct mf_image *img, struct sg_err *e
 		json_object_set_new(o, "path", p);
 		json_object_set_new(o, "tree", json_boolean(a->tree));
 		json_object_set_new(o, "write", json_boolean(a->write));
+		if (a->code) /* only when set: older bundles stay byte-identical */
+			json_object_set_new(o, "code", json_true());
 	}
 	free(keys);
 	return rc;
@@ -302,6 +304,8 @@ static char *index_json(const struct mf_model *m, const unsigned char gramine_sh
 		json_object_set_new(opt, "trust_sources", json_true());
 	if (m->opt.n_widen) /* likewise */
 		json_object_set_new(opt, "widen", widen_json(&m->opt));
+	if (m->opt.built_code) /* likewise */
+		json_object_set_new(opt, "built_code", json_true());
 	/* Traces by absolute path (how the command line spelled it must not
 	 * change the measurement) and content. */
 	json_t *traces = json_array();

@@ -90,6 +90,7 @@ struct sup {
 	struct seccomp_notif_sizes sizes;
 	unsigned long n_notif;
 	uint64_t busy_ns;    /* notification received -> answered, summed */
+	int64_t start_ns;    /* CLOCK_REALTIME when the run started: --allow-built-code */
 	/* The notification thread blocks in SECCOMP_IOCTL_NOTIF_RECV itself
 	 * (not in poll), which is what SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 	 * wakes on the notifying task's CPU; this thread, the ptrace tracer,
@@ -582,6 +583,29 @@ static bool stat_key(const char *path, struct file_key *k)
 	return true;
 }
 
+/* --allow-built-code (formats.md rule 13): a library this run built may be
+ * mapped executable where the image's manifest says so (an allow rule with
+ * "code"), if the file at link (a /proc magic link to it) is a regular file
+ * of ours that changed since the run started.  Its bytes are not checked:
+ * nothing could say what they should be.  Logged, as "built-code". */
+static bool built_code_ok(struct sup *s, const struct seccomp_notif *req, struct proc *p,
+			  const char *link)
+{
+	if (!p->img)
+		return false;
+	cleanup_free char *target = read_link(link);
+	struct stat st;
+	if (!target || stat(link, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec < s->start_ns)
+		return false;
+	struct decision dec;
+	policy_decide(p->img, OP_OPEN_READ, target, (pid_t)req->pid, &dec);
+	if (dec.verdict != V_ALLOWED || !image_allows_code(p->img, target))
+		return false;
+	run_log_event(s->log, "built-code", req->pid, p->img->id, target);
+	return true;
+}
+
 static void on_map(struct sup *s, const struct seccomp_notif *req, struct proc *p)
 {
 	const struct seccomp_data *d = &req->data;
@@ -598,7 +622,8 @@ static void on_map(struct sup *s, const struct seccomp_notif *req, struct proc *
 			return;
 		}
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)req->pid, fd);
-		if (stat_key(link, &k) && verifier_key_trusted(s->v, &k)) {
+		if ((stat_key(link, &k) && verifier_key_trusted(s->v, &k)) ||
+		    built_code_ok(s, req, p, link)) {
 			reply(s, req->id, 0, true);
 			return;
 		}
@@ -627,7 +652,8 @@ static void on_map(struct sup *s, const struct seccomp_notif *req, struct proc *
 				snprintf(found, sizeof(found), "%s", line + off);
 				snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx",
 					 (int)req->pid, lo, hi);
-				ok = stat_key(link, &k) && verifier_key_trusted(s->v, &k);
+				ok = (stat_key(link, &k) && verifier_key_trusted(s->v, &k)) ||
+				     built_code_ok(s, req, p, link);
 			}
 			break;
 		}
@@ -925,6 +951,9 @@ int run_main(const struct run_opts *o)
 {
 	struct sg_err err = {{0}};
 	struct sup s = {.o = o, .listener = -1, .sigfd = -1};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	s.start_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	struct landlock_plan *plan = NULL;
 	int status = EXIT_WRAP_FAIL;
 

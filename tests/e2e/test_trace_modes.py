@@ -116,3 +116,27 @@ def test_x32_entry_is_recorded(tmp_path):
     assert db.execute("SELECT abi FROM procs WHERE kind='root'").fetchone()[0] == "x32"
     want_err = 38 if out == "nosys" else 0  # ENOSYS where the kernel has no x32
     assert rows(db, path=target, mode="read", err=want_err), rows(db)
+
+
+def test_removed_cwd_records_no_deleted_path(tmp_path):
+    """A process whose cwd (or dirfd) was removed reads it back from /proc as
+    "PATH (deleted)": the trace must not record that as a path, or the
+    manifest stage calls it a vanished file (seen in NumPy's suite, whose
+    tests remove their temp dirs while still in them)."""
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import os, tempfile\n"
+        "d = tempfile.mkdtemp(dir=os.getcwd())\n"
+        "os.chdir(d)\n"
+        "os.rmdir(d)\n"
+        "for name in ('x', '.'):\n"
+        "    try:\n"
+        "        os.close(os.open(name, os.O_RDONLY))\n"
+        "    except OSError as e:\n"
+        "        print(name, e.errno)\n")
+    res, db = trace(tmp_path, PYTHON, "-B", str(app))
+    assert "x 2" in res.stdout
+    assert not [r["path"] for r in rows(db) if "(deleted)" in r["path"]]
+    r = subprocess.run([SGXPY, "manifest", "-o", str(tmp_path / "b"), str(tmp_path / "t.trace")],
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 0, r.stderr
