@@ -132,6 +132,19 @@ def violations(log):
     return c
 
 
+def count_events(log, kind):
+    """How many events of kind a `sgxpy run --log` file holds."""
+    if not Path(log).exists():
+        return 0
+    n = 0
+    for line in Path(log).read_text(errors="replace").splitlines():
+        try:
+            n += json.loads(line).get("event") == kind
+        except ValueError:
+            continue
+    return n
+
+
 def bundle_stats(bundle):
     """{images, trusted (sum over images), trusted_unique, trusted_mib} of a bundle."""
     bundle = Path(bundle)

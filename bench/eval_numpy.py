@@ -2,9 +2,11 @@
 """NumPy's own test suite, native / traced / under `sgxpy run` (docs/evaluation.md).
 
     bench/eval_numpy.py suite [--targets numpy] [--out DIR]
-        pytest --pyargs TARGETS -m "not slow" -p no:cacheprovider (junit XML) three ways:
+        pytest --pyargs TARGETS -m "not slow" -p no:cacheprovider (junit XML) four ways:
         native; under `sgxpy trace`; under `sgxpy run` with the bundle made from that
-        trace.  Writes DIR/numpy_suite.json (+ junit XML, run log, stderr).
+        trace; and under run with a bundle made with `--allow-built-code` (the opt-in
+        for tests that compile and import C extensions).  Writes DIR/numpy_suite.json
+        (+ junit XML, run logs, stderr).
     bench/eval_numpy.py split [--out DIR]
         Generalisation: trace half of the test modules (every other one, sorted),
         run the other half under that bundle: as is, with the other half's test
@@ -116,6 +118,12 @@ def suite(a):
     bundle = w.manifest("suite", [trace])
     run, t_run, rc_run = w.go("run", [L.SGXPY, "run", "--log", log, bundle, "--"], targets)
     rows, lost = table(native, run)
+    log_bc = w.out / "numpy_run_built_code.log"
+    log_bc.unlink(missing_ok=True)
+    bundle_bc = w.manifest("suite_built_code", [trace], "--allow-built-code")
+    run_bc, t_bc, rc_bc = w.go("run_built_code", [L.SGXPY, "run", "--log", log_bc, bundle_bc, "--"],
+                               targets)
+    rows_bc, lost_bc = table(native, run_bc)
     _, lost_trace = table(native, traced)
     viol = L.violations(log)
     res = {
@@ -134,10 +142,19 @@ def suite(a):
         "native_failed": sorted(t for t, o in native.items() if o in ("failed", "error")),
         "violations": [list(k) + [n] for k, n in viol.most_common(60)],
         "bundle": L.bundle_stats(bundle),
+        "built_code": {
+            "wall": t_bc, "exit": rc_bc, "subpackages": rows_bc, "lost_under_run": lost_bc,
+            "lost_messages": (L.junit_messages(w.out / "numpy_run_built_code.xml", lost_bc)
+                              if lost_bc else {}),
+            "loads": L.count_events(log_bc, "built-code"),
+            "violations": [list(k) + [n] for k, n in L.violations(log_bc).most_common(20)],
+            "bundle": L.bundle_stats(bundle_bc),
+        },
     }
     (w.out / "numpy_suite.json").write_text(json.dumps(res, indent=1, sort_keys=True))
     print(f"   passed natively {sum(r['native'] for r in rows.values())}, under run "
-          f"{sum(r['run'] for r in rows.values())}; run/native wall {t_run / t_nat:.3f}")
+          f"{sum(r['run'] for r in rows.values())}, with --allow-built-code "
+          f"{sum(r['run'] for r in rows_bc.values())}; run/native wall {t_run / t_nat:.3f}")
 
 
 def split(a):

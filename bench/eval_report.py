@@ -112,22 +112,32 @@ def numpy_section(s, out):
     if not s:
         out.append("_Not run (bench/eval_numpy.py suite)._\n")
         return
-    out.append("Debian's python3-numpy %s, its own pytest suite, three ways with one "
-               "command per way:\n" % L.machine()["numpy"])
+    out.append("Debian's python3-numpy %s, its own pytest suite, %s ways with one "
+               "command per way:\n" % (L.machine()["numpy"], "four" if s.get("built_code") else "three"))
     out.append("```\n%s\n```\n" % s["command"].replace("JUNIT", "$TMPDIR/junit.xml"))
     out.append("natively; under `sgxpy trace -o suite.trace -- ...`; and under "
                "`sgxpy run --log run.jsonl suite.bundle -- ...` with the bundle made by "
                "`sgxpy manifest -o suite.bundle suite.trace` (no option). Every way gets the "
-               "same fresh `TMPDIR` and cwd. Targets: `%s`.\n" % " ".join(s["targets"]))
+               "same fresh `TMPDIR` and cwd. Targets: `%s`.%s\n" % (" ".join(s["targets"]), (
+                   " The fourth way runs under a bundle made from the same trace with "
+                   "`sgxpy manifest --allow-built-code` (formats.md rule 13): the opt-in that "
+                   "lets an image load a C extension the run itself compiled, unhashed and "
+                   "logged." if s.get("built_code") else "")))
     rows = s["subpackages"]
-    out.append("| subpackage | tests | passed natively | passed under run | rate |")
-    out.append("|---|---:|---:|---:|---:|")
-    tn = tr = tt = 0
+    bc = s.get("built_code")
+    rows_bc = bc["subpackages"] if bc else {}
+    out.append("| subpackage | tests | passed natively | passed under run | rate |"
+               + (" with --allow-built-code | rate |" if bc else ""))
+    out.append("|---|---:|---:|---:|---:|" + ("---:|---:|" if bc else ""))
+    tn = tr = tt = tb = 0
     for sp in sorted(rows, key=lambda k: (-rows[k]["native"], k)):
         r = rows[sp]
-        tn, tr, tt = tn + r["native"], tr + r["run"], tt + r["total"]
-        out.append(f"| {sp} | {r['total']} | {r['native']} | {r['run']} | {pct(r['run'], r['native'])} |")
-    out.append(f"| **all** | **{tt}** | **{tn}** | **{tr}** | **{pct(tr, tn)}** |\n")
+        rb = rows_bc.get(sp, {}).get("run", 0)
+        tn, tr, tt, tb = tn + r["native"], tr + r["run"], tt + r["total"], tb + rb
+        out.append(f"| {sp} | {r['total']} | {r['native']} | {r['run']} | {pct(r['run'], r['native'])} |"
+                   + (f" {rb} | {pct(rb, r['native'])} |" if bc else ""))
+    out.append(f"| **all** | **{tt}** | **{tn}** | **{tr}** | **{pct(tr, tn)}** |"
+               + (f" **{tb}** | **{pct(tb, tn)}** |" if bc else "") + "\n")
     w = s["wall"]
     c = s["counts"]
     out.append("| | native | trace | run |")
@@ -156,7 +166,25 @@ def numpy_section(s, out):
                f"({b['trusted_mib']} MiB). The wall times are one run each on a shared host; "
                "the paired ratios are under \"Figures\".\n")
     out.append(f"**Result: {tr} of {tn} tests that pass natively pass under run "
-               f"({pct(tr, tn)}; the paper: {PAPER_RATE:.2f}%).**\n")
+               f"({pct(tr, tn)}; the paper: {PAPER_RATE:.2f}%)" + (
+                   f"; with `--allow-built-code`, {tb} ({pct(tb, tn)}).**\n" if bc else ".**\n"))
+    if bc:
+        out.append(f"With `--allow-built-code` the run loaded {bc['loads']} librar"
+                   f"{'y' if bc['loads'] == 1 else 'ies'} it had built (`built-code` events "
+                   f"in its log), wall time {bc['wall']:.1f} s, exit status {bc['exit']}. "
+                   "The default stays strict: such a library is not in any manifest, and "
+                   "whoever can write the temp dir during the run chooses its bytes.\n")
+        if bc["lost_under_run"]:
+            out.append("What still does not pass with the option: " + ", ".join(
+                f"`{t}`" for t in bc["lost_under_run"][:12])
+                + (f" ... and {len(bc['lost_under_run']) - 12} more" if len(bc["lost_under_run"]) > 12 else "")
+                + ".\n")
+            if bc["violations"]:
+                out.append("| image | op | path | reason | count |")
+                out.append("|---|---|---|---|---:|")
+                for img, op, path, reason, action, n in bc["violations"][:10]:
+                    out.append(f"| {img} | {op} | `{path}` | {reason} | {n} |")
+                out.append("")
     if s["lost_under_run"]:
         xml = Path(s.get("_dir", ".")) / "numpy_run.xml"
         msgs = L.junit_messages(xml, s["lost_under_run"]) if xml.exists() else s.get("lost_messages", {})
@@ -399,6 +427,11 @@ def figures_section(fg, wb, s, out):
         out.append("| NumPy tests passing natively that pass under run | %d | %d | %s | 100%% "
                    "(paper %.2f%%) | %s |" % (tn, tr, pct(tr, tn), PAPER_RATE,
                                              "yes" if tn == tr else "**no**"))
+        bc = s.get("built_code")
+        if bc:
+            tb = sum(r["run"] for r in bc["subpackages"].values())
+            out.append("| same, bundle made with `--allow-built-code` (opt-in) | %d | %d | %s | 100%% "
+                       "| %s |" % (tn, tb, pct(tb, tn), "yes" if tn == tb else "**no**"))
     out.append("")
     if fg and fg["import_numpy"]["timing"]["run"]["ratio"] > 1.20:
         t = fg["import_numpy"]["timing"]
