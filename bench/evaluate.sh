@@ -17,7 +17,7 @@
 #   6. the report and the chart                          bench/eval_report.py
 #
 # --quick: numpy.fft + numpy.linalg instead of the whole suite, fewer rounds (a few
-# minutes; the report says so).  The full run takes about an hour on 2 cores.
+# minutes; the report says so).  The full run takes about 25 minutes on 2 cores.
 # Needs: make (build/sgxpy), Debian python3-numpy python3-pytest python3-hypothesis
 # python3-typing-extensions python3-flask gunicorn wrk strace gnuplot-nox.
 # SGXPY=/path/to/sgxpy overrides the binary; EVAL_OUT the results dir (build/eval).
