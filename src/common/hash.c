@@ -7,9 +7,10 @@
  *     mapped would kill us with SIGBUS);
  *   - the SHA-256 implementation is fetched once (OpenSSL 3 otherwise looks
  *     it up at every init);
- *   - each file is opened once, by all threads in a first pass (the open's
- *     fstat gives the inode for de-duplication and the size for ordering;
- *     a stat pass before the open cost a path walk per file, serially);
+ *   - a first pass, spread over the threads, stats every file (the inode
+ *     for de-duplication, the size for ordering); it does not keep the files
+ *     open: past 64, 128, 256 open files a multithreaded process grows its
+ *     fd table under synchronize_rcu(), 10-20 ms each time;
  *   - files go to threads largest first, so one big .so does not end last.
  * Where the time goes (perf, NumPy trace, one thread): the SHA-NI rounds
  * themselves run at `openssl speed`; the rest, about a quarter, is the kernel
@@ -143,7 +144,7 @@ int sha256_fd_whole(int fd, uint64_t st_size, unsigned char out[SHA256_LEN], uin
 }
 
 /* Open a regular file for hashing; -1 with errno (EINVAL: not regular). */
-static int open_regular_st(const char *path, struct stat *st_out)
+static int open_regular(const char *path, uint64_t *st_size)
 {
 	/* O_NONBLOCK: a FIFO planted at a trusted path must not hang us. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -156,16 +157,7 @@ static int open_regular_st(const char *path, struct stat *st_out)
 		errno = e;
 		return -1;
 	}
-	*st_out = st;
-	return fd;
-}
-
-static int open_regular(const char *path, uint64_t *st_size)
-{
-	struct stat st;
-	int fd = open_regular_st(path, &st);
-	if (fd >= 0)
-		*st_size = (uint64_t)st.st_size;
+	*st_size = (uint64_t)st.st_size;
 	return fd;
 }
 
@@ -186,28 +178,25 @@ int sha256_path(const char *path, unsigned char out[SHA256_LEN], uint64_t *size,
 
 /* ---- parallel hasher ---- */
 
-/* The first pass over one job: its file opened (one path walk; the hash
- * reads this fd) and fstat'ed, to find duplicates and sizes. */
-struct opened {
-	int fd;        /* -1: see status, or past the fd limit (the hasher reopens) */
-	int status;    /* 0, or the errno that ends this job */
+/* The first pass over one job: a stat, to find duplicates and sizes. */
+struct statted {
+	int status; /* 0, or the errno that ends this job */
 	struct stat st;
 };
 
 struct order {
 	struct hash_job *job;
 	uint64_t size;
-	int fd;
 };
 
-/* Two phases, both spread over the threads: open every job, then (once the
+/* Two phases, both spread over the threads: stat every job, then (once the
  * planning thread has removed duplicate inodes and sorted by size) hash
  * every distinct file, largest first. */
 struct pool {
 	struct hash_job *jobs;
 	size_t n_jobs;
-	struct opened *opened;
-	atomic_size_t next_open, n_opened;
+	struct statted *statted;
+	atomic_size_t next_stat, n_statted;
 	pthread_mutex_t mu;
 	pthread_cond_t planned_cv;
 	bool planned;
@@ -227,26 +216,22 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void open_job(const char *path, struct opened *o)
+static void stat_job(const char *path, struct statted *o)
 {
-	o->status = 0;
-	o->fd = open_regular_st(path, &o->st);
-	if (o->fd >= 0)
-		return;
-	o->status = errno;
-	/* Past the fd limit: stat now, the hasher opens it when its turn comes. */
-	if ((errno == EMFILE || errno == ENFILE) && stat(path, &o->st) == 0)
+	if (stat(path, &o->st) < 0)
+		o->status = errno;
+	else
 		o->status = S_ISREG(o->st.st_mode) ? 0 : S_ISDIR(o->st.st_mode) ? EISDIR : EINVAL;
 }
 
-static void open_all(struct pool *p)
+static void stat_all(struct pool *p)
 {
 	for (;;) {
-		size_t i = atomic_fetch_add(&p->next_open, 1);
+		size_t i = atomic_fetch_add(&p->next_stat, 1);
 		if (i >= p->n_jobs)
 			return;
-		open_job(p->jobs[i].path, &p->opened[i]);
-		atomic_fetch_add(&p->n_opened, 1);
+		stat_job(p->jobs[i].path, &p->statted[i]);
+		atomic_fetch_add(&p->n_statted, 1);
 	}
 }
 
@@ -264,7 +249,7 @@ static void plan(struct pool *p)
 {
 	struct strmap seen = {0};
 	for (size_t i = 0; i < p->n_jobs; i++) {
-		struct opened *o = &p->opened[i];
+		struct statted *o = &p->statted[i];
 		p->leader[i] = i;
 		if (o->status) {
 			p->jobs[i].status = o->status;
@@ -278,12 +263,10 @@ static void plan(struct pool *p)
 		void **slot = strmap_put(&seen, key, &added);
 		if (!added) {
 			p->leader[i] = (size_t)(uintptr_t)*slot;
-			if (o->fd >= 0)
-				close(o->fd);
 			continue;
 		}
 		*slot = (void *)(uintptr_t)i;
-		p->uniq[p->n++] = (struct order){&p->jobs[i], (uint64_t)o->st.st_size, o->fd};
+		p->uniq[p->n++] = (struct order){&p->jobs[i], (uint64_t)o->st.st_size};
 	}
 	strmap_free(&seen);
 	qsort(p->uniq, p->n, sizeof(*p->uniq), by_size_desc);
@@ -294,8 +277,8 @@ static void wait_for_plan(struct pool *p)
 	bool planner = pthread_equal(pthread_self(), p->drawer);
 	pthread_mutex_lock(&p->mu);
 	if (planner) {
-		/* Every job was handed out; wait for the last opens to finish. */
-		while (atomic_load(&p->n_opened) < p->n_jobs) {
+		/* Every job was handed out; wait for the last stats to finish. */
+		while (atomic_load(&p->n_statted) < p->n_jobs) {
 			pthread_mutex_unlock(&p->mu);
 			sched_yield();
 			pthread_mutex_lock(&p->mu);
@@ -316,8 +299,8 @@ static void hash_all(struct pool *p, EVP_MD_CTX *ctx, unsigned char *buf)
 		if (i >= p->n)
 			break;
 		struct hash_job *j = p->uniq[i].job;
-		uint64_t st_size = p->uniq[i].size;
-		int fd = p->uniq[i].fd >= 0 ? p->uniq[i].fd : open_regular(j->path, &st_size);
+		uint64_t st_size = 0;
+		int fd = open_regular(j->path, &st_size);
 		if (fd < 0) {
 			j->status = errno;
 		} else {
@@ -337,7 +320,7 @@ static void *worker(void *arg)
 	uint64_t cpu0 = thread_cpu_ns();
 	EVP_MD_CTX *ctx = new_ctx();
 	unsigned char *buf = xmalloc(BLOCK);
-	open_all(p);
+	stat_all(p);
 	wait_for_plan(p);
 	hash_all(p, ctx, buf);
 	free(buf);
@@ -363,13 +346,13 @@ int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *wh
 {
 	double t0 = now_seconds();
 	struct pool p = {.jobs = jobs, .n_jobs = n, .what = what, .drawer = pthread_self()};
-	p.opened = xcalloc(n ? n : 1, sizeof(*p.opened));
+	p.statted = xcalloc(n ? n : 1, sizeof(*p.statted));
 	p.uniq = xmalloc((n ? n : 1) * sizeof(*p.uniq));
 	p.leader = xmalloc((n ? n : 1) * sizeof(*p.leader));
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.planned_cv, NULL);
-	atomic_init(&p.next_open, 0);
-	atomic_init(&p.n_opened, 0);
+	atomic_init(&p.next_stat, 0);
+	atomic_init(&p.n_statted, 0);
 	atomic_init(&p.next, 0);
 	atomic_init(&p.done, 0);
 	atomic_init(&p.cpu_ns, 0);
@@ -409,7 +392,7 @@ int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *wh
 	}
 	last_stats = (struct hash_stats){.files = p.n, .bytes = bytes, .seconds = now_seconds() - t0,
 					 .cpu_seconds = (double)atomic_load(&p.cpu_ns) / 1e9};
-	free(p.opened);
+	free(p.statted);
 	free(p.uniq);
 	free(p.leader);
 	pthread_mutex_destroy(&p.mu);
