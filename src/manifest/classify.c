@@ -407,6 +407,11 @@ static void classify_image(struct ctx *c, struct mf_image *img)
 	/* The program itself, as the key names it (symlinks resolved). */
 	if (!path_under_any(img->key.program, m->opt.exclude, m->opt.n_exclude))
 		trust(c, img, img->key.program);
+	/* Rule 14: the CPU topology, read-only, for every image.  glibc
+	 * (sysconf, get_nprocs), OpenBLAS and os.cpu_count read it on their own
+	 * schedule, so a trace may miss it; refused, glibc falls back to
+	 * /proc/stat and the run logs two denials of nothing the app chose. */
+	add_allow(img, "/sys/devices/system/cpu", true, false);
 	img->program_job = job_for(m, img->key.program);
 }
 

@@ -835,6 +835,8 @@ def test_app_output_in_preexisting_dir_stays_exact(tmp_path, tree):
     t.file(2, tree / "out/x", "read")
     idx, mans = manifest_of(tmp_path, t)
     cat = by_program(mans, "cat")
-    assert cat["allowed"] == [{"path": str(tree / "out/x"), "tree": False, "write": False}]
+    cpu = {"path": "/sys/devices/system/cpu", "tree": True, "write": False}   # rule 14
+    assert cat["allowed"] == [cpu, {"path": str(tree / "out/x"), "tree": False, "write": False}]
     root = mans[idx["root"]]
+    assert cpu in root["allowed"]
     assert {"path": str(tree / "out/x"), "tree": False, "write": True} in root["allowed"]
