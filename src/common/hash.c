@@ -74,25 +74,26 @@ void sha256_buf(const void *data, size_t len, unsigned char out[SHA256_LEN])
 	EVP_MD_CTX_free(ctx);
 }
 
-/* The loop shared by sha256_fd and the workers, with a caller-owned buffer.
- * known_size > 0: the size fstat gave; once that much is read a short read
- * ends the file, which saves the final read() of 0 bytes (a fifth of the
- * system calls for the small .py/.pyc files that dominate Python apps).  A
- * file growing meanwhile is hashed as it was at fstat time. */
-static int hash_fd_buf(int fd, EVP_MD_CTX *ctx, unsigned char *buf, uint64_t known_size,
-		       unsigned char out[SHA256_LEN], uint64_t *size)
+/* The loop shared by sha256_fd and the workers: the whole file from offset 0
+ * with pread (the file offset stays where it is: the supervisor hands this
+ * very fd to a process, which expects 0), into a caller-owned buffer.
+ * known_size > 0: the size fstat gave; the last read asks for one byte more,
+ * so a short read ends the file without a final read of 0 bytes (a fifth of
+ * the system calls for the small .py/.pyc files that dominate Python apps). */
+static int hash_fd_buf(int fd, EVP_MD_CTX *ctx, unsigned char *buf, size_t buf_len,
+		       uint64_t known_size, unsigned char out[SHA256_LEN], uint64_t *size)
 {
 	uint64_t total = 0;
 	EVP_DigestInit_ex(ctx, md(), NULL);
 	for (;;) {
-		ssize_t r = TEMP_FAILURE_RETRY(read(fd, buf, BLOCK));
+		size_t want = known_size && known_size >= total && known_size - total < buf_len
+				      ? (size_t)(known_size - total) + 1 : buf_len;
+		ssize_t r = TEMP_FAILURE_RETRY(pread(fd, buf, want, (off_t)total));
 		if (r < 0)
 			return -1;
-		if (r == 0)
-			break;
 		EVP_DigestUpdate(ctx, buf, (size_t)r);
 		total += (uint64_t)r;
-		if (known_size && total == known_size && (size_t)r < BLOCK)
+		if (r == 0 || (known_size && (size_t)r < want))
 			break;
 	}
 	EVP_DigestFinal_ex(ctx, out, NULL);
@@ -101,46 +102,22 @@ static int hash_fd_buf(int fd, EVP_MD_CTX *ctx, unsigned char *buf, uint64_t kno
 	return 0;
 }
 
-int sha256_fd(int fd, unsigned char out[SHA256_LEN], uint64_t *size)
+#define SMALL (1u << 16) /* on the stack: no malloc per supervisor open */
+
+int sha256_fd(int fd, uint64_t st_size, unsigned char out[SHA256_LEN], uint64_t *size)
 {
+	unsigned char buf[SMALL];
 	EVP_MD_CTX *ctx = new_ctx();
-	unsigned char *buf = xmalloc(BLOCK);
-	int rc = hash_fd_buf(fd, ctx, buf, 0, out, size);
+	int rc = hash_fd_buf(fd, ctx, buf, sizeof(buf), st_size, out, size);
 	int saved = errno;
-	free(buf);
 	EVP_MD_CTX_free(ctx);
 	errno = saved;
 	return rc;
 }
 
-#define SMALL (1u << 16)
-
-int sha256_fd_whole(int fd, uint64_t st_size, unsigned char out[SHA256_LEN], uint64_t *size)
+static int not_regular_errno(mode_t mode)
 {
-	unsigned char buf[SMALL];
-	EVP_MD_CTX *ctx = new_ctx();
-	uint64_t total = 0;
-	for (;;) {
-		/* One byte more than fstat said: a short read then means EOF,
-		 * without a last read() of 0 bytes. */
-		size_t want = st_size >= total && st_size - total < SMALL ? (size_t)(st_size - total) + 1 : SMALL;
-		ssize_t r = TEMP_FAILURE_RETRY(pread(fd, buf, want, (off_t)total));
-		if (r < 0) {
-			int e = errno;
-			EVP_MD_CTX_free(ctx);
-			errno = e;
-			return -1;
-		}
-		EVP_DigestUpdate(ctx, buf, (size_t)r);
-		total += (uint64_t)r;
-		if ((size_t)r < want)
-			break;
-	}
-	EVP_DigestFinal_ex(ctx, out, NULL);
-	EVP_MD_CTX_free(ctx);
-	if (size)
-		*size = total;
-	return 0;
+	return S_ISDIR(mode) ? EISDIR : EINVAL;
 }
 
 /* Open a regular file for hashing; -1 with errno (EINVAL: not regular). */
@@ -152,7 +129,7 @@ static int open_regular(const char *path, uint64_t *st_size)
 		return -1;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		int e = not_regular_errno(st.st_mode);
 		close(fd);
 		errno = e;
 		return -1;
@@ -171,7 +148,7 @@ int sha256_path(const char *path, unsigned char out[SHA256_LEN], uint64_t *size,
 			return sg_fail(err, "%s: not a regular file", path);
 		return sg_fail_errno(err, "cannot open %s", path);
 	}
-	if (sha256_fd(fd, out, size) < 0)
+	if (sha256_fd(fd, st_size, out, size) < 0)
 		return sg_fail_errno(err, "cannot read %s", path);
 	return 0;
 }
@@ -221,7 +198,7 @@ static void stat_job(const char *path, struct statted *o)
 	if (stat(path, &o->st) < 0)
 		o->status = errno;
 	else
-		o->status = S_ISREG(o->st.st_mode) ? 0 : S_ISDIR(o->st.st_mode) ? EISDIR : EINVAL;
+		o->status = S_ISREG(o->st.st_mode) ? 0 : not_regular_errno(o->st.st_mode);
 }
 
 static void stat_all(struct pool *p)
@@ -304,7 +281,7 @@ static void hash_all(struct pool *p, EVP_MD_CTX *ctx, unsigned char *buf)
 		if (fd < 0) {
 			j->status = errno;
 		} else {
-			j->status = hash_fd_buf(fd, ctx, buf, st_size, j->sha256, &j->size) < 0 ? errno : 0;
+			j->status = hash_fd_buf(fd, ctx, buf, BLOCK, st_size, j->sha256, &j->size) < 0 ? errno : 0;
 			close(fd);
 		}
 		size_t d = atomic_fetch_add(&p->done, 1) + 1;

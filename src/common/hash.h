@@ -20,15 +20,13 @@
  * only happens when the library is broken). */
 void sha256_buf(const void *data, size_t len, unsigned char out[SHA256_LEN]);
 
-/* Hash everything readable from fd, from its current offset to EOF; *size
- * (may be NULL) gets the number of bytes hashed.  Returns 0, or -1 with errno
- * set by the failing read(). */
-int sha256_fd(int fd, unsigned char out[SHA256_LEN], uint64_t *size);
-
-/* Hash the whole file open at fd with pread from offset 0, leaving the file
- * offset alone (the supervisor hands this very fd to a process, which expects
- * offset 0).  No lseek, and a file of st_size bytes read in one call. */
-int sha256_fd_whole(int fd, uint64_t st_size, unsigned char out[SHA256_LEN], uint64_t *size);
+/* Hash the whole file open at fd, from offset 0 with pread: the file offset
+ * is left alone (the supervisor hands this very fd to a process, which
+ * expects offset 0).  st_size: what fstat said (a short read then ends the
+ * file without a last read of 0 bytes), or 0 if unknown.  *size (may be NULL)
+ * gets the number of bytes hashed.  Returns 0, or -1 with errno set by the
+ * failing read. */
+int sha256_fd(int fd, uint64_t st_size, unsigned char out[SHA256_LEN], uint64_t *size);
 
 /* Open path (following symlinks, O_NOCTTY, never blocking on a FIFO), check it
  * is a regular file, and hash it.  Fills err naming the path. */

@@ -348,6 +348,16 @@ void progress_done(void)
 	progress_shown = 0;
 }
 
+struct timespec realtime_after_ns(uint64_t ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t n = (uint64_t)ts.tv_nsec + ns;
+	ts.tv_sec += (time_t)(n / 1000000000u);
+	ts.tv_nsec = (long)(n % 1000000000u);
+	return ts;
+}
+
 uint64_t mono_ns(void)
 {
 	struct timespec ts;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdnoreturn.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Documented exit codes (README "Exit status"). */
@@ -92,6 +93,8 @@ int hex_decode(const char *in, unsigned char *out, size_t n);
 
 /* CLOCK_MONOTONIC in nanoseconds: for durations only. */
 uint64_t mono_ns(void);
+/* CLOCK_REALTIME ns from now, as the absolute deadline pthread's timed waits take. */
+struct timespec realtime_after_ns(uint64_t ns);
 
 /* Progress on a terminal only: quiet when stderr is not a TTY. */
 void progress(const char *what, size_t done, size_t total);

@@ -73,7 +73,7 @@ struct verifier {
 	pthread_t *threads;
 	unsigned long hashed, hits, stolen;
 	unsigned long long bytes;
-	uint64_t wait_ns;
+	atomic_uint_fast64_t wait_ns; /* summed outside the lock: see lookup_or_hash */
 	atomic_bool abandon; /* exiting: a hash in progress may stop half-way */
 };
 
@@ -163,7 +163,7 @@ static int sha256_of_fd(struct verifier *v, int fd, uint64_t st_size, unsigned c
 			return rc;
 		}
 	}
-	return sha256_fd_whole(fd, st_size, out, size);
+	return sha256_fd(fd, st_size, out, size);
 }
 
 static int open_nomagic(const char *path, int flags)
@@ -200,21 +200,24 @@ static struct centry *entry(struct verifier *v, const struct file_key *k)
 	return *slot;
 }
 
+/* Record an inode verified in this run (takes the lock). */
 static void mark_trusted(struct verifier *v, const struct file_key *k)
 {
 	char name[64];
-	snprintf(name, sizeof(name), "%lx:%lx", (unsigned long)k->dev, (unsigned long)k->ino);
+	inode_name(k, name);
+	pthread_mutex_lock(&v->mu);
 	int added;
 	void **slot = strmap_put(&v->trusted, name, &added);
 	if (added)
 		*slot = xmalloc(sizeof(*k));
 	memcpy(*slot, k, sizeof(*k));
+	pthread_mutex_unlock(&v->mu);
 }
 
 bool verifier_key_trusted(struct verifier *v, const struct file_key *k)
 {
 	char name[64];
-	snprintf(name, sizeof(name), "%lx:%lx", (unsigned long)k->dev, (unsigned long)k->ino);
+	inode_name(k, name);
 	pthread_mutex_lock(&v->mu);
 	void **slot = strmap_get(&v->trusted, name);
 	bool ok = slot && file_key_equal(*slot, k);
@@ -545,11 +548,7 @@ static int lookup_or_hash_untimed(struct verifier *v, const char *path, int fd, 
 				pthread_cond_wait(&v->done, &v->mu);
 				continue;
 			}
-			struct timespec dl;
-			clock_gettime(CLOCK_REALTIME, &dl);
-			int64_t ns = dl.tv_nsec + (int64_t)(deadline - now);
-			dl.tv_sec += ns / 1000000000;
-			dl.tv_nsec = ns % 1000000000;
+			struct timespec dl = realtime_after_ns(deadline - now);
 			pthread_cond_timedwait(&v->done, &v->mu, &dl);
 		}
 		if (e->state == E_PENDING) {
@@ -593,10 +592,7 @@ static int lookup_or_hash(struct verifier *v, const char *path, int fd, const st
 {
 	uint64_t t0 = mono_ns();
 	int rc = lookup_or_hash_untimed(v, path, fd, k, sha, memfd);
-	uint64_t dt = mono_ns() - t0;
-	pthread_mutex_lock(&v->mu);
-	v->wait_ns += dt;
-	pthread_mutex_unlock(&v->mu);
+	atomic_fetch_add(&v->wait_ns, mono_ns() - t0); /* no second trip through the lock */
 	return rc;
 }
 
@@ -634,9 +630,7 @@ int verifier_open(struct verifier *v, const char *path, int extra_flags,
 		}
 	}
 	if (good) {
-		pthread_mutex_lock(&v->mu);
 		mark_trusted(v, &k);
-		pthread_mutex_unlock(&v->mu);
 	}
 	if (key_out)
 		*key_out = k;
@@ -653,9 +647,7 @@ int verifier_open(struct verifier *v, const char *path, int extra_flags,
 		if (fstat(m, &ms) == 0) {
 			struct file_key mk;
 			file_key_of(&ms, &mk);
-			pthread_mutex_lock(&v->mu);
 			mark_trusted(v, &mk);
-			pthread_mutex_unlock(&v->mu);
 		}
 		return m;
 	}
@@ -696,9 +688,7 @@ int verifier_check_path(struct verifier *v, const char *path, const unsigned cha
 	close(fd);
 	if (rc < 0 || memcmp(sha, want, 32) != 0)
 		return -1;
-	pthread_mutex_lock(&v->mu);
 	mark_trusted(v, &k);
-	pthread_mutex_unlock(&v->mu);
 	*key_out = k;
 	return 0;
 }
@@ -709,6 +699,6 @@ void verifier_stats(struct verifier *v, struct verifier_stats *out)
 	out->hashed = v->hashed + v->stolen; /* stolen: hashed again here rather than waited for */
 	out->hits = v->hits;
 	out->bytes = v->bytes;
-	out->wait_ns = v->wait_ns;
+	out->wait_ns = atomic_load(&v->wait_ns);
 	pthread_mutex_unlock(&v->mu);
 }

@@ -42,7 +42,7 @@ static void test_fd_and_path(void **state)
 	unsigned char h[32];
 	uint64_t size = 0;
 	char hex[65];
-	assert_int_equal(sha256_fd(fd, h, &size), 0);
+	assert_int_equal(sha256_fd(fd, 0, h, &size), 0);
 	close(fd);
 	hex_encode(h, 32, hex);
 	assert_string_equal(hex, abc_hex);
