@@ -38,7 +38,7 @@ def four(w, name, cmd, n, env_, cwd):
     log.unlink(missing_ok=True)
     r = subprocess.run([L.SGXPY, "run", "--log", str(log), str(bundle), "--", *cmd], env=env_,
                        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = [json.loads(l) for l in log.read_text().splitlines() if '"event":"end"' in l]
+    end = [e for e in L.log_events(log) if e.get("event") == "end"]
     hashed = end[-1]["detail"] if end else "?"
     t = L.paired({"native": cmd,
                   "trace": [L.SGXPY, "trace", "-o", str(w / f"{name}.t2.trace"), "--", *cmd],

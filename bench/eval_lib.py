@@ -136,33 +136,28 @@ def numpy_test_modules():
 
 # -- sgxpy run logs ----------------------------------------------------------
 
+def log_events(log):
+    """The JSON objects of a `sgxpy run --log` file, one per line (none if it is
+    missing; lines that are not JSON are skipped)."""
+    if not Path(log).exists():
+        return
+    for line in Path(log).read_text(errors="replace").splitlines():
+        try:
+            yield json.loads(line)
+        except ValueError:
+            continue
+
+
 def violations(log):
     """Counter of (image, op, path, reason, action) over the violation events of a
     `sgxpy run --log` file."""
-    c = Counter()
-    if not Path(log).exists():
-        return c
-    for line in Path(log).read_text(errors="replace").splitlines():
-        try:
-            e = json.loads(line)
-        except ValueError:
-            continue
-        if e.get("event") == "violation":
-            c[(e.get("image"), e.get("op"), e.get("path"), e.get("reason"), e.get("action"))] += 1
-    return c
+    return Counter((e.get("image"), e.get("op"), e.get("path"), e.get("reason"), e.get("action"))
+                   for e in log_events(log) if e.get("event") == "violation")
 
 
 def count_events(log, kind):
     """How many events of kind a `sgxpy run --log` file holds."""
-    if not Path(log).exists():
-        return 0
-    n = 0
-    for line in Path(log).read_text(errors="replace").splitlines():
-        try:
-            n += json.loads(line).get("event") == kind
-        except ValueError:
-            continue
-    return n
+    return sum(1 for e in log_events(log) if e.get("event") == kind)
 
 
 def bundle_stats(bundle):
