@@ -91,6 +91,7 @@ struct sup {
 	unsigned long n_notif;
 	uint64_t busy_ns;    /* notification received -> answered, summed */
 	int64_t start_ns;    /* CLOCK_REALTIME when the run started: --allow-built-code */
+	char *prog;          /* CMD's program as PATH finds it (sup_die frees it, and b) */
 	/* The notification thread blocks in SECCOMP_IOCTL_NOTIF_RECV itself
 	 * (not in poll), which is what SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 	 * wakes on the notifying task's CPU; this thread, the ptrace tracer,
@@ -944,6 +945,8 @@ sup_die(struct sup *s, int status, const char *fmt, ...)
 	va_end(ap);
 	verifier_free(s->v);
 	s->v = NULL;
+	bundle_free(s->b);
+	free(s->prog);
 	die(status, "%s", msg);
 }
 
@@ -980,9 +983,9 @@ int run_main(const struct run_opts *o)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (verifier_new(ncpu > 2 ? (int)ncpu - 1 : 1, o->seal, &s.v, &err) < 0)
 		die(EXIT_SYSTEM, "%s", err.msg);
+	s.prog = command_path(o->argv[0]);
+	cleanup_free char *real = s.prog ? realpath(s.prog, NULL) : NULL;
 	{
-		cleanup_free char *p0 = command_path(o->argv[0]);
-		cleanup_free char *real = p0 ? realpath(p0, NULL) : NULL;
 		char interp[PATH_MAX];
 		int fd = real ? open(real, O_RDONLY | O_CLOEXEC) : -1;
 		if (fd >= 0 && elf_interp(fd, interp, sizeof(interp)) == 0)
@@ -1001,28 +1004,20 @@ int run_main(const struct run_opts *o)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	if (bundle_load(o->bundle_dir, &s.b, &err) < 0)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
-	if (o->key_path && memcmp(signed_measurement, s.b->measurement, 32) != 0) {
-		bundle_free(s.b);
+	if (o->key_path && memcmp(signed_measurement, s.b->measurement, 32) != 0)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: bundle.json changed while it was being checked", o->bundle_dir);
-	}
 	for (char **e = environ; *e; e++) {
 		char name[128];
 		size_t n = strcspn(*e, "=");
 		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), *e);
-		if (policy_env_is_loader(name)) {
-			bundle_free(s.b);
+		if (policy_env_is_loader(name))
 			sup_die(&s, EXIT_WRAP_FAIL, "%s is set: it changes what is loaded; unset it "
-			    "(the bundle vouches only for the traced files)", name);
-		}
+				"(the bundle vouches only for the traced files)", name);
 	}
 	const struct bundle_image *root = bundle_image_by_id(s.b, s.b->root);
-	char *prog = command_path(o->argv[0]);
-	if (!prog) {
-		bundle_free(s.b);
+	if (!s.prog)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);
-	}
 	{
-		cleanup_free char *real = realpath(prog, NULL);
 		cleanup_free char *cwd = getcwd(NULL, 0);
 		struct image_key k = {0}, want = {.program = root ? root->program : NULL,
 						  .script = root ? root->script : NULL};
@@ -1035,8 +1030,6 @@ int run_main(const struct run_opts *o)
 			char *msg = xasprintf("the command is not the bundle's root image (%s%s%s)",
 					      root ? root->program : "?", root && root->script ? " " : "",
 					      root && root->script ? root->script : "");
-			free(prog);
-			bundle_free(s.b);
 			sup_die(&s, EXIT_WRAP_FAIL, "%s", msg);
 		}
 	}
@@ -1045,23 +1038,15 @@ int run_main(const struct run_opts *o)
 	/* --audit lets violations through, which Landlock would refuse: the
 	 * audit run is a manifest-debugging aid, not a protected run. */
 	if (!o->no_landlock && !o->audit) {
-		if (abi < LANDLOCK_ABI_MIN) {
-			free(prog);
-			bundle_free(s.b);
+		if (abi < LANDLOCK_ABI_MIN)
 			sup_die(&s, EXIT_SYSTEM, "Landlock ABI %d is missing or too old (need %d); "
-			    "pass --no-landlock to run without the kernel's second wall", abi,
-			    LANDLOCK_ABI_MIN);
-		}
-		if (landlock_plan_build(s.b, abi, &plan, &err) < 0) {
-			free(prog);
-			bundle_free(s.b);
+				"pass --no-landlock to run without the kernel's second wall", abi,
+				LANDLOCK_ABI_MIN);
+		if (landlock_plan_build(s.b, abi, &plan, &err) < 0)
 			sup_die(&s, EXIT_SYSTEM, "%s", err.msg);
-		}
 	}
 	if (run_log_open(o->log_path, &s.log, &err) < 0) {
-		free(prog);
 		landlock_plan_free(plan);
-		bundle_free(s.b);
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	}
 	const char *ll = o->audit ? "landlock off (--audit)" : landlock_plan_describe(plan);
@@ -1080,7 +1065,7 @@ int run_main(const struct run_opts *o)
 	struct sock_fprog filter = {0};
 	if (filter_export(&filter, &err) < 0)
 		goto fail;
-	s.listener = launch_child(prog, o->argv, plan, &filter, &old, &s.root, &err);
+	s.listener = launch_child(s.prog, o->argv, plan, &filter, &old, &s.root, &err);
 	free(filter.filter);
 	if (s.listener < 0)
 		goto fail;
@@ -1114,7 +1099,7 @@ out:
 	run_log_close(s.log);
 	landlock_plan_free(plan);
 	bundle_free(s.b);
-	free(prog);
+	free(s.prog);
 	pthread_mutex_destroy(&s.mu);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
