@@ -39,6 +39,10 @@ echo "   same with --seal (sealed memfd copies):"
 $PY "$HERE/run_pair.py" "$N" "$PY -c 'import numpy'" \
 	"$SGXPY run --seal np.bundle -- $PY -c 'import numpy'"
 
+echo "   the fixed part of that: python3 -c pass (program hash, start-up, exit):"
+bundle pass $PY -c pass
+$PY "$HERE/run_pair.py" "$N" "$PY -c pass" "$SGXPY run pass.bundle -- $PY -c pass"
+
 echo "== 2. numpy.linalg and numpy.fft test modules (target <= 1.15)"
 NP=/usr/lib/python3/dist-packages/numpy
 TESTS="$PY -B -m pytest -q -p no:cacheprovider --noconftest $NP/linalg/tests $NP/fft/tests"

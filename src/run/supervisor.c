@@ -90,6 +90,10 @@ struct sup {
 	struct seccomp_notif_sizes sizes;
 	unsigned long n_notif;
 	uint64_t busy_ns;    /* notification received -> answered, summed */
+	unsigned long n_addfd;
+	uint64_t addfd_ns;   /* of busy_ns: in SECCOMP_IOCTL_NOTIF_ADDFD, which
+			      * returns once the process has run to take the fd */
+	uint64_t start_mono_ns, first_exec_ns; /* when the root's exec was let go */
 	int64_t start_ns;    /* CLOCK_REALTIME when the run started: --allow-built-code */
 	char *prog;          /* CMD's program as PATH finds it (sup_die frees it, and b) */
 	/* The notification thread blocks in SECCOMP_IOCTL_NOTIF_RECV itself
@@ -325,7 +329,10 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 		.newfd = 0,
 		.newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0,
 	};
+	uint64_t t0 = mono_ns();
 	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+	s->addfd_ns += mono_ns() - t0;
+	s->n_addfd++;
 	close(fd);
 }
 
@@ -527,6 +534,8 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 	p->n_exec_keys = pend.n_exec_keys;
 	pthread_mutex_unlock(&s->mu);
 	verifier_prefetch(s->v, child);
+	if (!s->first_exec_ns)
+		s->first_exec_ns = mono_ns() - s->start_mono_ns;
 	reply(s, req->id, 0, true);
 out:
 	free_strv(argv);
@@ -957,6 +966,7 @@ int run_main(const struct run_opts *o)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	s.start_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	s.start_mono_ns = mono_ns();
 	struct landlock_plan *plan = NULL;
 	int status = EXIT_WRAP_FAIL;
 
@@ -1075,10 +1085,12 @@ int run_main(const struct run_opts *o)
 	status = supervise(&s);
 	struct verifier_stats vs;
 	verifier_stats(s.v, &vs);
-	char *end = xasprintf("status %d; %lu notifications answered in %.1f ms (%.1f ms of it "
-			      "waiting for hashes); %lu files hashed (%llu bytes), %lu cache hits",
-			      status, s.n_notif, (double)s.busy_ns / 1e6, (double)vs.wait_ns / 1e6,
-			      vs.hashed, vs.bytes, vs.hits);
+	char *end = xasprintf("status %d; CMD exec'd %.1f ms after start; %lu notifications "
+			      "answered in %.1f ms (%.1f ms of it waiting for hashes, %.1f ms handing "
+			      "%lu files over); %lu files hashed (%llu bytes), %lu cache hits",
+			      status, (double)s.first_exec_ns / 1e6, s.n_notif,
+			      (double)s.busy_ns / 1e6, (double)vs.wait_ns / 1e6,
+			      (double)s.addfd_ns / 1e6, s.n_addfd, vs.hashed, vs.bytes, vs.hits);
 	run_log_event(s.log, "end", 0, NULL, end);
 	if (o->verbose)
 		warn_msg("%s", end);
