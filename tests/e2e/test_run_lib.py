@@ -217,8 +217,10 @@ def parse_strace(log, cwd, images):
                 img.trusted.add(interp)
             continue
         if name in ("clone", "clone3", "fork", "vfork"):
+            # The child may have exec'd before this "= PID" line (vfork's
+            # parent resumes after the child's execve): keep what it became.
             if pid in proc_img:
-                proc_img[int(ret)] = proc_img[pid]
+                proc_img.setdefault(int(ret), proc_img[pid])
             continue
         img = proc_img.get(pid)
         if img is None:
