@@ -437,16 +437,14 @@ def figures_section(fg, wb, s, out):
         t = fg["import_numpy"]["timing"]
         out.append("`import numpy` misses its target: the run takes %.0f ms more than native "
                    "(%.0f -> %.0f ms) where 1.20 allows %.0f ms on these 2 shared cores. "
-                   "Hashing is no longer what the process waits for (one run's log: \"%s\"). "
-                   "What is left: the program (6.8 MB) must be hashed before it may be "
-                   "exec'd, about 4 ms of which the supervisor's own start-up hides "
-                   "part; and each of the ~180 trusted opens is answered with "
-                   "`SECCOMP_IOCTL_NOTIF_ADDFD`, which wakes the process on whichever "
-                   "CPU is idle: on this 2-vCPU VM a wake-up of an idle vCPU costs tens "
-                   "of microseconds (an open and close of a cached trusted file takes "
-                   "about 50 us, 14 us with process and supervisor on one CPU; "
-                   "`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` keeps plain replies on the "
-                   "waker's CPU, but not ADDFD's).\n" % (
+                   "One run's log splits it: \"%s\". The program (6.8 MB) must be "
+                   "hashed before it may be exec'd (sequential, about 4 ms on this CPU); "
+                   "each of the ~180 trusted opens is answered with "
+                   "`SECCOMP_IOCTL_NOTIF_ADDFD`, which returns only once the process has "
+                   "been woken on another, halted vCPU and has taken the fd "
+                   "(`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` keeps plain replies on the "
+                   "waker's CPU, but not ADDFD's). docs/performance.md has the breakdown "
+                   "and what was tried against it.\n" % (
                        1e3 * (t["run"]["median"] - t["native"]["median"]),
                        1e3 * t["native"]["median"], 1e3 * t["run"]["median"],
                        0.2e3 * t["native"]["median"], fg["import_numpy"]["run_end"]))
