@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/personality.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,6 +60,15 @@ const struct filter_row filter_table[] = {
 	{"personality", FA_ERRNO, EPERM, 0, READ_IMPLIES_EXEC, READ_IMPLIES_EXEC,
 	 "READ_IMPLIES_EXEC would make every PROT_READ map executable"},
 	/* Ways around the supervisor. */
+	/* ptrace attaches every new task at birth (launch.c), which is how the
+	 * supervisor learns its image and stops it at exec; CLONE_UNTRACED opts
+	 * out of that, so an untraced task could exec with no check of what was
+	 * loaded, keep its parent's manifest, and outlive PTRACE_O_EXITKILL.
+	 * clone3 passes its flags in memory the filter cannot read: ENOSYS, on
+	 * which glibc (pthread_create, posix_spawn) falls back to clone. */
+	{"clone", FA_ERRNO, EPERM, 0, CLONE_UNTRACED, CLONE_UNTRACED,
+	 "an untraced task escapes the exec check and EXITKILL"},
+	{"clone3", FA_ERRNO, ENOSYS, ALL, "flags in memory: CLONE_UNTRACED unseen"},
 	{"io_uring_setup", FA_ERRNO, ENOSYS, ALL, "SQEs open files behind seccomp's back"},
 	{"io_uring_enter", FA_ERRNO, ENOSYS, ALL, "SQEs open files behind seccomp's back"},
 	{"io_uring_register", FA_ERRNO, ENOSYS, ALL, "SQEs open files behind seccomp's back"},

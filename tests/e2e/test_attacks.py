@@ -74,6 +74,25 @@ def test_nested_seccomp_and_userfaultfd(bins, tmp_path):
                           "permitted; userfaultfd: Operation not permitted\n"), res.stderr
 
 
+@pytest.mark.parametrize("mode", ["thread", "process", "clone3"])
+def test_untraced_clone(bins, tmp_path, mode):
+    """A task ptrace never attaches to (CLONE_UNTRACED) would exec without the
+    exec stop and keep its parent's manifest: here a thread execs cat on a
+    file only the parent's image may read, which natively works."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET\n")
+    cmd = [str(bins / "untraced_clone"), mode, str(secret)]
+    assert "SECRET" in L.native(cmd, tmp_path).stdout
+    # the bundle: the program may read secret.txt itself, cat is not a child
+    prog = bins / "untraced_clone"
+    bundle = L.make_bundle(tmp_path / "bundle", [str(prog), "clone3", str(secret)], tmp_path)
+    L.rewrite_manifests(bundle, lambda m: m["trusted"].append(
+        {"path": str(secret), "size": secret.stat().st_size, "sha256": L.sha256_file(secret)}))
+    res = L.run(bundle, cmd, tmp_path)
+    want = "clone3: Function not implemented" if mode == "clone3" else "clone: Operation not permitted"
+    assert res.stdout == f"BLOCKED {want}\n", (res.stdout, res.stderr)
+
+
 @pytest.mark.parametrize("abi", ["i386", "x32"])
 def test_compat_syscall_entries_killed(bins, tmp_path, abi):
     cmd = [str(bins / "compat_syscalls"), abi]
