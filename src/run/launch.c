@@ -5,6 +5,12 @@
  *   1. PR_SET_PDEATHSIG(SIGKILL), so it dies if the supervisor dies before
  *      attaching (after that, PTRACE_O_EXITKILL covers the whole tree);
  *   2. PR_SET_NO_NEW_PRIVS (required by Landlock and unprivileged seccomp);
+ *      PR_SET_MDWE(REFUSE_EXEC_GAIN): no mapping is ever writable and
+ *      executable, and none becomes executable after the fact.  The supervisor
+ *      checks that PROT_EXEC maps only verified files, but the kernel alone can
+ *      refuse the write-then-execute sequence on a verified file's own pages
+ *      (mprotect RW, patch, mprotect RX) and hold it for every descendant,
+ *      inherited and never cleared;
  *   3. Landlock: the union ruleset built by the parent;
  *   4. the seccomp filter with a new listener; the listener fd goes to the
  *      parent over a socketpair (SCM_RIGHTS) and is closed here, so CMD never
@@ -32,6 +38,18 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+
+/* Not in Debian 12's kernel headers (Linux 6.3 uapi). */
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_GET_MDWE 66
+#define PR_MDWE_REFUSE_EXEC_GAIN 1UL
+#endif
+
+bool launch_wx_available(void)
+{
+	return prctl(PR_GET_MDWE, 0L, 0L, 0L, 0L) >= 0;
+}
 
 static void send_fd(int sock, int fd, const char *msg)
 {
@@ -77,7 +95,7 @@ static int recv_fd(int sock, char *msg, size_t len)
 /* The parent has threads (hashing ahead): from fork to exec only syscalls and
  * no allocation here. */
 static noreturn void child(int sock, pid_t parent, const char *prog, char **argv,
-			   struct landlock_plan *plan, const struct sock_fprog *filter,
+			   struct landlock_plan *plan, const struct sock_fprog *filter, bool wx,
 			   const sigset_t *oldmask)
 {
 	struct sg_err err = {{0}};
@@ -85,6 +103,10 @@ static noreturn void child(int sock, pid_t parent, const char *prog, char **argv
 		_exit(EXIT_WRAP_FAIL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		sg_fail_errno(&err, "no_new_privs");
+		goto fail;
+	}
+	if (wx && prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0L, 0L, 0L) < 0) {
+		sg_fail_errno(&err, "PR_SET_MDWE");
 		goto fail;
 	}
 	if (plan && landlock_plan_apply(plan, &err) < 0)
@@ -115,7 +137,7 @@ fail:
 }
 
 int launch_child(const char *prog, char **argv, struct landlock_plan *plan,
-		 const struct sock_fprog *filter, const void *oldmask, pid_t *pid_out,
+		 const struct sock_fprog *filter, bool wx, const void *oldmask, pid_t *pid_out,
 		 struct sg_err *err)
 {
 	int sv[2];
@@ -131,7 +153,7 @@ int launch_child(const char *prog, char **argv, struct landlock_plan *plan,
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child(sv[1], parent, prog, argv, plan, filter, oldmask);
+		child(sv[1], parent, prog, argv, plan, filter, wx, oldmask);
 	}
 	close(sv[1]);
 	char msg[sizeof(err->msg)];

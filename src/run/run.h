@@ -188,13 +188,17 @@ struct run_opts {
 	char **argv;      /* CMD */
 };
 
-/* launch.c: fork the child, restrict it (no_new_privs, Landlock, seccomp
+/* launch.c: fork the child, restrict it (no_new_privs, W^X, Landlock, seccomp
  * listener), hand the listener fd to the parent, wait for the parent to attach,
  * then exec prog with argv.  Returns the listener fd; *pid the child.  mask: the
- * signal mask to restore in the child before exec. */
+ * signal mask to restore in the child before exec.  wx: set the kernel's W^X
+ * (PR_SET_MDWE), which the whole tree inherits and cannot clear. */
 int launch_child(const char *prog, char **argv, struct landlock_plan *plan,
-		 const struct sock_fprog *filter, const void *oldmask, pid_t *pid,
+		 const struct sock_fprog *filter, bool wx, const void *oldmask, pid_t *pid,
 		 struct sg_err *err);
+
+/* Whether this kernel has PR_SET_MDWE (6.3). */
+bool launch_wx_available(void);
 
 /* The whole command; returns the exit status (CMD's, or EXIT_WRAP_FAIL). */
 int run_main(const struct run_opts *o);

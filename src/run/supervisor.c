@@ -621,14 +621,24 @@ static void on_map(struct sup *s, const struct seccomp_notif *req, struct proc *
 	const struct seccomp_data *d = &req->data;
 	char link[96];
 	struct file_key k;
+	const char *call = d->nr == __NR_mmap ? "mmap" : "mprotect";
+	/* Write and execute at once: code that was never verified (PR_SET_MDWE
+	 * refuses it too where the kernel has it, launch.c). */
+	if (d->args[2] & PROT_WRITE) {
+		deny(s, req, p, call, "write+exec memory", R_BLOCKED_SYSCALL, EACCES);
+		return;
+	}
 	if (d->nr == __NR_mmap) {
-		uint64_t prot = d->args[2], flags = d->args[3];
+		uint64_t flags = d->args[3];
 		int fd = (int)d->args[4];
 		if (flags & MAP_ANONYMOUS) {
-			if (prot & PROT_WRITE)
-				deny(s, req, p, "mmap", "anonymous write+exec memory", R_BLOCKED_SYSCALL, EACCES);
-			else
+			/* Private: zeros, and writable later only through an
+			 * mprotect(PROT_EXEC) refused below.  Shared: another
+			 * mapping of it (a forked child's) can write the code. */
+			if ((flags & MAP_TYPE) == MAP_PRIVATE)
 				reply(s, req->id, 0, true);
+			else
+				deny(s, req, p, "mmap", "shared anonymous exec memory", R_BLOCKED_SYSCALL, EACCES);
 			return;
 		}
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)req->pid, fd);
@@ -672,7 +682,7 @@ static void on_map(struct sup *s, const struct seccomp_notif *req, struct proc *
 	if (ok)
 		reply(s, req->id, 0, true);
 	else
-		deny(s, req, p, "mprotect", found, R_NOT_IN_MANIFEST, EACCES);
+		deny(s, req, p, call, found, R_NOT_IN_MANIFEST, EACCES);
 }
 
 /* ---- the notification side --------------------------------------------- */
@@ -1059,7 +1069,13 @@ int run_main(const struct run_opts *o)
 		landlock_plan_free(plan);
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	}
-	const char *ll = o->audit ? "landlock off (--audit)" : landlock_plan_describe(plan);
+	/* W^X as the kernel's own rule where it has one (6.3); the supervisor's
+	 * PROT_EXEC checks hold either way. */
+	bool wx = !o->audit && launch_wx_available();
+	cleanup_free char *ll = xasprintf("%s; W^X %s",
+					  o->audit ? "landlock off (--audit)" : landlock_plan_describe(plan),
+					  wx ? "on (PR_SET_MDWE)" : o->audit ? "off (--audit)"
+									  : "unavailable (kernel < 6.3)");
 	run_log_event(s.log, "start", getpid(), s.b->root, ll);
 	if (o->audit)
 		warn_msg("audit mode: violations are logged and allowed; this run is NOT protected");
@@ -1075,7 +1091,7 @@ int run_main(const struct run_opts *o)
 	struct sock_fprog filter = {0};
 	if (filter_export(&filter, &err) < 0)
 		goto fail;
-	s.listener = launch_child(s.prog, o->argv, plan, &filter, &old, &s.root, &err);
+	s.listener = launch_child(s.prog, o->argv, plan, &filter, wx, &old, &s.root, &err);
 	free(filter.filter);
 	if (s.listener < 0)
 		goto fail;

@@ -115,6 +115,25 @@ def test_mmap_exec_of_unverified_file(bins, tmp_path):
     assert f"mmap {code}: not in manifest" in res.stderr
 
 
+
+@pytest.mark.parametrize("mode,blocked,line", [
+    ("rwx", "mprotect RWX", "mprotect write+exec memory: blocked syscall"),
+    # mprotect RX of the verified program's own page is what the supervisor
+    # allows; the kernel's W^X (PR_SET_MDWE) refuses the gain of exec
+    ("split", "mprotect RX", None),
+    ("shared", "mmap shared RX", "mmap shared anonymous exec memory: blocked syscall"),
+])
+def test_write_then_execute_memory(bins, tmp_path, mode, blocked, line):
+    cmd = [str(bins / "wx_memory"), mode]
+    assert L.native(cmd, tmp_path).stdout == "ATTACK OK unverified code returned 42\n"
+    bundle = L.make_bundle(tmp_path / "bundle", [str(bins / "wx_memory"), "none"], tmp_path)
+    res = L.run(bundle, cmd, tmp_path, "-v")
+    assert "W^X on (PR_SET_MDWE)" in res.stderr
+    assert res.stdout == f"BLOCKED {blocked}: Permission denied\n", res.stderr
+    if line:
+        assert line in res.stderr
+
+
 READER = """
 import collections, json, sys
 seen = collections.Counter()
