@@ -44,6 +44,24 @@ int tracee_read_string_buf(pid_t tid, uint64_t addr, char *buf, size_t len)
 	return -1;
 }
 
+char *tracee_read_string_max(pid_t tid, uint64_t addr, size_t max)
+{
+	size_t cap = 4096 < max ? 4096 : max, got = 0;
+	char *buf = xmalloc(cap);
+	for (;;) {
+		/* what fits, the last byte kept free: a NUL found there ends it */
+		if (tracee_read_string_buf(tid, addr + got, buf + got, cap - got) == 0)
+			return buf;
+		if (errno != ENAMETOOLONG || cap == max)
+			break;
+		got = cap - 1;
+		cap = cap * 2 < max ? cap * 2 : max;
+		buf = xrealloc(buf, cap);
+	}
+	free(buf);
+	return NULL;
+}
+
 char *tracee_read_string(pid_t tid, uint64_t addr)
 {
 	char *buf = xmalloc(PATH_MAX + 1);

@@ -13,6 +13,9 @@
 int tracee_read_string_buf(pid_t tid, uint64_t addr, char *buf, size_t len);
 /* The same, malloc'd, at most PATH_MAX bytes; NULL on failure. */
 char *tracee_read_string(pid_t tid, uint64_t addr);
+/* The same into a malloc'd buffer that grows as needed, up to max bytes with
+ * the NUL (an exec's argument: MAX_ARG_STRLEN); NULL with errno. */
+char *tracee_read_string_max(pid_t tid, uint64_t addr, size_t max);
 /* Read exactly len bytes; 0 or -1. */
 int tracee_read(pid_t tid, uint64_t addr, void *buf, size_t len);
 

@@ -74,6 +74,12 @@ struct proc {
 	const struct bundle_image *exec_img;
 	struct file_key exec_keys[3];
 	int n_exec_keys;
+	/* and the argv the kernel was to build, as /proc/PID/cmdline shows it
+	 * (NUL-terminated strings); for a #! script, exec_name_at is where the
+	 * kernel puts its own name for the script (any one string), else
+	 * SIZE_MAX.  Owned here: moved, never copied, freed once checked. */
+	char *exec_argv;
+	size_t exec_argv_len, exec_name_at;
 };
 
 struct sup {
@@ -124,6 +130,7 @@ static struct proc *proc_put(struct sup *s, pid_t tid)
 	if (added)
 		*slot = xcalloc(1, sizeof(struct proc));
 	struct proc *p = *slot;
+	free(p->exec_argv);
 	memset(p, 0, sizeof(*p));
 	p->tid = tid;
 	return p;
@@ -338,7 +345,11 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 
 /* ---- exec -------------------------------------------------------------- */
 
-#define MAX_ARGS 4096
+/* The kernel's own bounds: one string at most MAX_ARG_STRLEN (32 pages);
+ * all of them within a quarter of the stack limit, so fewer pointers than
+ * this at 8 bytes + 1 each. */
+#define MAX_ARG_STRLEN (32u * 4096u)
+#define MAX_ARGS (1u << 20)
 
 static void free_strv(char **v)
 {
@@ -362,13 +373,13 @@ static char **read_strv(pid_t tid, uint64_t addr)
 		}
 		if (!ptr)
 			break;
-		char buf[PATH_MAX * 2];
-		if (tracee_read_string_buf(tid, ptr, buf, sizeof(buf)) < 0) {
+		char *str = tracee_read_string_max(tid, ptr, MAX_ARG_STRLEN);
+		if (!str) {
 			free_strv(v);
 			return NULL;
 		}
 		grow_array(&v, &cap, n + 1, sizeof(char *));
-		v[n] = xstrdup(buf);
+		v[n] = str;
 		v[n + 1] = NULL;
 	}
 	return v;
@@ -395,6 +406,40 @@ static int check_exec_file(struct sup *s, struct proc *p, const struct seccomp_n
 		return -1;
 	}
 	return 0;
+}
+
+static void append_str(char **buf, size_t *len, const char *str)
+{
+	size_t n = strlen(str) + 1;
+	*buf = xrealloc(*buf, *len + n);
+	memcpy(*buf + *len, str, n);
+	*len += n;
+}
+
+/* What /proc/PID/cmdline must read at the exec stop: the argv the process
+ * passed.  A #! script's is the kernel's (kargv: the interpreter and its
+ * optional argument, n_interp strings from the line the supervisor parsed,
+ * then the script's name, then argv[1...]): the kernel reads that line again
+ * after the check, so what it found there is compared too.  The script's name
+ * is the kernel's choice (the path as passed, or /dev/fd/N/...): any one
+ * string there, at *name_at (else SIZE_MAX). */
+static char *expected_cmdline(char **v, size_t n_interp, size_t *len, size_t *name_at)
+{
+	char *buf = NULL;
+	*len = 0;
+	*name_at = SIZE_MAX;
+	if (!v[0]) {
+		append_str(&buf, len, ""); /* what the kernel makes of argc 0 (5.18) */
+		return buf;
+	}
+	for (size_t i = 0; v[i]; i++) {
+		if (n_interp && i == n_interp) {
+			*name_at = *len;
+			continue;
+		}
+		append_str(&buf, len, v[i]);
+	}
+	return buf;
 }
 
 static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc *p)
@@ -452,6 +497,7 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 	}
 	char *script = NULL;
 	char line[PATH_MAX], arg[256];
+	size_t kargv_prefix = 0; /* strings from the #! line */
 	if (shebang_parse(fd, line, sizeof(line), arg, sizeof(arg)) == 0) {
 		char *interp = realpath(line, NULL);
 		if (!interp) {
@@ -467,6 +513,7 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 		kargv[k++] = xstrdup(line);
 		if (*arg)
 			kargv[k++] = xstrdup(arg);
+		kargv_prefix = k;
 		kargv[k++] = xstrdup(path);
 		for (size_t i = 1; i < n; i++)
 			kargv[k++] = xstrdup(argv[i]);
@@ -527,7 +574,14 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 		if (rc < 0)
 			goto out;
 	}
+	size_t argv_len, name_at;
+	char *want_argv = expected_cmdline(kargv ? kargv : argv, kargv ? kargv_prefix : 0,
+					   &argv_len, &name_at);
 	pthread_mutex_lock(&s->mu);
+	free(p->exec_argv);
+	p->exec_argv = want_argv;
+	p->exec_argv_len = argv_len;
+	p->exec_name_at = name_at;
 	p->exec_pending = true;
 	p->exec_img = child;
 	memcpy(p->exec_keys, pend.exec_keys, sizeof(p->exec_keys));
@@ -580,6 +634,33 @@ static bool exec_loaded_verified(const struct proc *p, pid_t pid)
 	}
 	fclose(f);
 	return ok && saw;
+}
+
+/* At the exec stop: did the kernel build the argv that was checked?  It
+ * reads argv from the process's memory (another thread could rewrite it)
+ * and a script's #! line from the file (which could be swapped) after the
+ * check. */
+static bool exec_argv_as_checked(const struct proc *p, pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	cleanup_free char *got = NULL;
+	size_t n;
+	struct sg_err ignored;
+	if (!p->exec_argv || read_file(path, &got, &n, &ignored) < 0)
+		return false;
+	const char *want = p->exec_argv;
+	size_t want_n = p->exec_argv_len, pre = p->exec_name_at;
+	if (pre == SIZE_MAX)
+		return n == want_n && memcmp(got, want, n) == 0;
+	size_t post = want_n - pre;
+	if (n < want_n + 1 || memcmp(got, want, pre) != 0 ||
+	    memcmp(got + n - post, want + pre, post) != 0)
+		return false;
+	/* between them, exactly one string: the script's name */
+	const char *name = got + pre;
+	size_t name_n = n - pre - post;
+	return memchr(name, '\0', name_n) == name + name_n - 1;
 }
 
 /* ---- mmap/mprotect PROT_EXEC ------------------------------------------- */
@@ -799,11 +880,22 @@ static void on_exec_stop(struct sup *s, pid_t pid)
 	struct proc saved = *p;
 	if ((pid_t)former != pid) {
 		p->state = P_DEAD;
+		p->exec_argv = NULL; /* moved */
 		p = proc_put(s, pid);
 		*p = saved;
 		p->tid = pid;
 	}
 	p->exec_pending = false;
+	bool argv_ok = s->o->audit || exec_argv_as_checked(p, pid);
+	free(p->exec_argv);
+	p->exec_argv = NULL;
+	if (!argv_ok) {
+		run_log_violation(s->log, pid, saved.exec_img->id, "exec",
+				  "(argv or #! line changed after the check)", R_EXEC_NOT_ALLOWED, false);
+		kill(pid, SIGKILL);
+		cont(pid, 0);
+		return;
+	}
 	if (!s->o->audit && !exec_loaded_verified(p, pid)) {
 		char exe[64];
 		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
@@ -948,7 +1040,11 @@ static char *command_path(const char *name)
 
 static void free_procs(struct strmap *m)
 {
-	strmap_foreach(m, e) free(e->value);
+	strmap_foreach(m, e) {
+		struct proc *p = e->value;
+		free(p->exec_argv);
+		free(p);
+	}
 	strmap_free(m);
 }
 

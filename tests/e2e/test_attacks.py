@@ -198,6 +198,52 @@ def test_file_swapped_in_a_tight_loop(tmp_path, kind):
     assert "hash mismatch" in res.stderr
 
 
+
+
+
+def test_shebang_line_read_again_by_the_kernel(tmp_path):
+    """The kernel reads a script's #! line itself, after the supervisor checked
+    the script.  The app runs app/lnk/../s.py, and elsewhere other/t.py, whose
+    #! line is `python3 -i` (after the script, run what stdin says).  The
+    attacker hard-links t.py as other/s.py and repoints lnk into other/: the
+    supervisor still checks app/s.py, the kernel (lnk first, then ..) reads
+    the #! line of other/s.py, whose inode Landlock lets it execute, and the
+    verified interpreter runs s.py with -i: stdin's code runs too.  Under run
+    the exec stop compares the argv the kernel built with the one checked and
+    kills the process before its first instruction."""
+    app, other = tmp_path / "app", tmp_path / "other"
+    (app / "sub").mkdir(parents=True)
+    (other / "sub").mkdir(parents=True)
+    for path, text in ((app / "s.py", f"#!{PY}\nprint('S')\n"),
+                       (other / "t.py", f"#!{PY} -i\nprint('T')\n")):
+        path.write_text(text)
+        path.chmod(0o755)
+    (app / "lnk").symlink_to(app / "sub")
+    (tmp_path / "spawn.py").write_text(
+        "import subprocess, sys\n"
+        "for script in sys.argv[1:]:\n"
+        "    r = subprocess.run([script], input=\"print('FROM STDIN')\", text=True,\n"
+        "                       stderr=subprocess.DEVNULL)\n"
+        "    print('exit', r.returncode, flush=True)\n")
+    cmd = [PY, "-B", "spawn.py", str(app / "lnk" / ".." / "s.py"), str(other / "t.py")]
+    benign = "S\nexit 0\nT\nFROM STDIN\nexit 0\n"
+    assert L.native(cmd, tmp_path).stdout == benign
+    # the product's own pipeline
+    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
+                   env=L.env(), check=True, capture_output=True)
+    bundle = tmp_path / "bundle"
+    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")],
+                   check=True, capture_output=True)
+    assert L.run(bundle, cmd, tmp_path).stdout == benign
+    os.link(other / "t.py", other / "s.py")
+    (app / "lnk").unlink()
+    (app / "lnk").symlink_to(other / "sub")
+    assert L.native(cmd, tmp_path).stdout.startswith("T\nFROM STDIN\nexit 0\n")
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "exit -9\nT\nFROM STDIN\nexit 0\n", res.stderr
+    (line,) = [l for l in res.stderr.splitlines() if l.startswith("sgxpy: denied: ")]
+    assert line.endswith("exec (argv or #! line changed after the check): exec not allowed"), line
+
 def test_hard_link_into_trusted_path(tmp_path):
     target, good, evil = swap_setup(tmp_path, "rename")
     cmd = [PY, "-B", "reader.py", str(target), "1"]

@@ -442,6 +442,22 @@ def test_key_checks_signature(tmp_path):
     assert res.returncode == 125
 
 
+def test_exec_with_long_argument_and_environment(tmp_path):
+    """An exec's argument or variable may be up to 128 KiB (MAX_ARG_STRLEN):
+    the supervisor reads them whole (it once failed such an exec with EFAULT
+    past 8 KiB, which a long PATH-like variable reaches)."""
+    (tmp_path / "la.py").write_text(
+        "import subprocess, sys\n"
+        "n = int(sys.argv[1])\n"
+        "r = subprocess.run(['/usr/bin/printf', '%s', 'z' * n], capture_output=True, text=True,\n"
+        "                   env={'BIG': 'y' * n})\n"
+        "print(len(r.stdout))\n")
+    bundle = L.make_bundle(tmp_path / "b", [PY, "-B", "la.py", "10"], tmp_path)
+    for n in (20000, 130000):
+        res = L.run(bundle, [PY, "-B", "la.py", str(n)], tmp_path)
+        assert res.stdout == f"{n}\n" and res.returncode == 0, res.stderr
+
+
 def test_tampered_child_program_exec_refused(tmp_path):
     """A child image's program is verified at exec: tampered, the exec fails
     with one line naming it, and the parent goes on."""
