@@ -81,6 +81,18 @@ bool path_is_under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+bool path_is_python_code(const char *path)
+{
+	static const char *const suffixes[] = {".py", ".pyc", ".pyo", ".pyw", ".pth"};
+	const char *dot = strrchr(path, '.');
+	if (!dot || strchr(dot, '/'))
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
+		if (!strcmp(dot, suffixes[i]))
+			return true;
+	return false;
+}
+
 const char *path_under_any(const char *path, char *const *dirs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -24,4 +24,8 @@ bool path_is_under(const char *path, const char *dir);
 /* The first of dirs[0..n) that path is under (path_is_under), or NULL. */
 const char *path_under_any(const char *path, char *const *dirs, size_t n);
 
+/* True if Python's import system runs what it reads from path: source,
+ * bytecode, and .pth files (whose "import" lines site.py executes). */
+bool path_is_python_code(const char *path);
+
 #endif

@@ -178,10 +178,13 @@ static char *random_parent(const char *path)
 }
 
 /* Rule 13: with --allow-built-code, the rule that allows a library the image
- * mapped executable and some image of the run wrote lets such code load. */
+ * mapped executable, or Python code it read (sgxpy run reads no .py, .pyc or
+ * .pth from an allow rule otherwise), and some image of the run wrote lets
+ * such code load. */
 static void mark_built_code(struct ctx *c, struct mf_allow *a, uintptr_t fl, const char *path)
 {
-	if (c->m->opt.built_code && (fl & ACC_MAP) && run_changed(c, path))
+	bool code = (fl & ACC_MAP) || ((fl & ACC_READ) && path_is_python_code(path));
+	if (c->m->opt.built_code && code && run_changed(c, path))
 		a->code = true;
 }
 

@@ -10,7 +10,12 @@
  *      so no manifest entry can vouch for them;
  *   2. trusted files: read-only and content-checked; a write is refused even
  *      when an allow rule (a tree) also covers the path;
- *   3. allow rules (exact or tree), write only if the rule says so;
+ *   3. allow rules (exact or tree), write only if the rule says so; Python
+ *      code (.py, .pyc, .pth) is not read from them: an allowed path is
+ *      unverified, and the import system would run what it finds there (a
+ *      json.py planted in a writable cwd, a .pth under a HOME in /tmp),
+ *      unless the rule is marked code (--allow-built-code: the run itself
+ *      wrote and read it at trace time);
  *   4. directories the image may list (open for getdents);
  *   5. everything else: not in manifest.  `stat` entries allow stat only, and
  *      stat is not intercepted (see filter.c), so they never reach here. */
@@ -33,6 +38,7 @@ const char *reason_str(enum run_reason r)
 	case R_BLOCKED_SYSCALL: return "blocked syscall";
 	case R_MAGIC_LINK: return "magic link or other process's /proc entry";
 	case R_LOADER_ENV: return "loader environment variable";
+	case R_UNVERIFIED_CODE: return "code under an allowed path";
 	}
 	return "?";
 }
@@ -142,6 +148,10 @@ void policy_decide(const struct bundle_image *img, enum run_op op, const char *p
 			d->reason = R_WRITE_READONLY;
 			return;
 		}
+		if (op == OP_OPEN_READ && !a->code && path_is_python_code(path)) {
+			d->reason = R_UNVERIFIED_CODE;
+			return;
+		}
 		d->verdict = V_ALLOWED;
 		d->allow = a;
 		return;
@@ -153,8 +163,9 @@ void policy_decide(const struct bundle_image *img, enum run_op op, const char *p
 	d->reason = R_NOT_IN_MANIFEST;
 }
 
-bool policy_env_is_loader(const char *name)
+bool policy_env_is_loader(const char *entry)
 {
+	size_t n = strcspn(entry, "="); /* "NAME=value" or "NAME" */
 	/* Each of these makes the dynamic loader or Python load code or data from
 	 * somewhere the manifest did not vet. */
 	static const char *const names[] = {
@@ -164,7 +175,7 @@ bool policy_env_is_loader(const char *name)
 		"PYTHONEXECUTABLE", "PYTHONWARNINGS", "PYTHONINSPECT",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (!strcmp(name, names[i]))
+		if (strlen(names[i]) == n && !strncmp(entry, names[i], n))
 			return true;
 	return false;
 }

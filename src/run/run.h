@@ -46,6 +46,7 @@ enum run_reason {
 	R_BLOCKED_SYSCALL,
 	R_MAGIC_LINK,
 	R_LOADER_ENV,
+	R_UNVERIFIED_CODE,
 };
 
 struct decision {
@@ -67,9 +68,9 @@ void policy_decide(const struct bundle_image *img, enum run_op op, const char *p
  * root/cwd/exe links themselves: paths whose meaning is not their text. */
 bool policy_is_magic_link(const char *path);
 
-/* Environment variables that change what is loaded; refused unless they have the
- * value traced for the root image (pinned). */
-bool policy_env_is_loader(const char *name);
+/* Environment variables that change what is loaded (refused): entry is
+ * "NAME=value" or "NAME". */
+bool policy_env_is_loader(const char *entry);
 
 /* ---- filter.c ---------------------------------------------------------- */
 

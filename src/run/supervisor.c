@@ -300,7 +300,8 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 		 * the answer is the lookup's own.  A file planted there later is
 		 * refused loudly. */
 		struct stat st;
-		if (dec.reason == R_NOT_IN_MANIFEST && !write && stat(path, &st) < 0 &&
+		if ((dec.reason == R_NOT_IN_MANIFEST || dec.reason == R_UNVERIFIED_CODE) && !write &&
+		    stat(path, &st) < 0 &&
 		    (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == ENAMETOOLONG)) {
 			reply(s, req->id, errno, false);
 			return;
@@ -473,10 +474,7 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 		goto out;
 	}
 	for (char **e = envp; *e; e++) {
-		char name[128];
-		size_t n = strcspn(*e, "=");
-		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), *e);
-		if (policy_env_is_loader(name)) {
+		if (policy_env_is_loader(*e)) {
 			if (!s->o->audit) {
 				deny(s, req, p, "exec", path, R_LOADER_ENV, EACCES);
 				goto out;
@@ -604,6 +602,17 @@ out:
 static bool exec_loaded_verified(const struct proc *p, pid_t pid)
 {
 	char path[64];
+	/* The program itself first: every mapping being one of the verified
+	 * files is not enough (the verified ELF interpreter run as the program
+	 * maps only itself). */
+	struct stat exe;
+	struct file_key k;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (p->n_exec_keys < 1 || stat(path, &exe) < 0)
+		return false;
+	file_key_of(&exe, &k);
+	if (!file_key_equal(&k, &p->exec_keys[0]))
+		return false;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -624,7 +633,6 @@ static bool exec_loaded_verified(const struct proc *p, pid_t pid)
 			ok = false;
 			break;
 		}
-		struct file_key k;
 		file_key_of(&st, &k);
 		bool match = false;
 		for (int i = 0; i < p->n_exec_keys; i++)
@@ -661,6 +669,24 @@ static bool exec_argv_as_checked(const struct proc *p, pid_t pid)
 	const char *name = got + pre;
 	size_t name_n = n - pre - post;
 	return memchr(name, '\0', name_n) == name + name_n - 1;
+}
+
+/* At the exec stop: the environment the kernel copied has no loader variable
+ * (checked in envp at the notification; another thread could have rewritten
+ * it since). */
+static bool exec_env_clean(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	cleanup_free char *env = NULL;
+	size_t n;
+	struct sg_err ignored;
+	if (read_file(path, &env, &n, &ignored) < 0)
+		return false;
+	for (size_t at = 0; at < n; at += strlen(env + at) + 1)
+		if (policy_env_is_loader(env + at))
+			return false;
+	return true;
 }
 
 /* ---- mmap/mprotect PROT_EXEC ------------------------------------------- */
@@ -889,9 +915,11 @@ static void on_exec_stop(struct sup *s, pid_t pid)
 	bool argv_ok = s->o->audit || exec_argv_as_checked(p, pid);
 	free(p->exec_argv);
 	p->exec_argv = NULL;
-	if (!argv_ok) {
+	if (!argv_ok || (!s->o->audit && !exec_env_clean(pid))) {
 		run_log_violation(s->log, pid, saved.exec_img->id, "exec",
-				  "(argv or #! line changed after the check)", R_EXEC_NOT_ALLOWED, false);
+				  argv_ok ? "(a loader variable set after the check)"
+					  : "(argv or #! line changed after the check)",
+				  argv_ok ? R_LOADER_ENV : R_EXEC_NOT_ALLOWED, false);
 		kill(pid, SIGKILL);
 		cont(pid, 0);
 		return;
@@ -1123,13 +1151,11 @@ int run_main(const struct run_opts *o)
 	if (o->key_path && memcmp(signed_measurement, s.b->measurement, 32) != 0)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: bundle.json changed while it was being checked", o->bundle_dir);
 	for (char **e = environ; *e; e++) {
-		char name[128];
-		size_t n = strcspn(*e, "=");
-		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), *e);
-		if (policy_env_is_loader(name))
-			sup_die(&s, EXIT_WRAP_FAIL, "%s is set: it changes what is loaded; unset it "
-				"(the bundle vouches only for the traced files)", name);
+		if (policy_env_is_loader(*e))
+			sup_die(&s, EXIT_WRAP_FAIL, "%.*s is set: it changes what is loaded; unset it "
+				"(the bundle vouches only for the traced files)", (int)strcspn(*e, "="), *e);
 	}
+
 	const struct bundle_image *root = bundle_image_by_id(s.b, s.b->root);
 	if (!s.prog)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);

@@ -244,6 +244,63 @@ def test_shebang_line_read_again_by_the_kernel(tmp_path):
     (line,) = [l for l in res.stderr.splitlines() if l.startswith("sgxpy: denied: ")]
     assert line.endswith("exec (argv or #! line changed after the check): exec not allowed"), line
 
+def test_verified_interpreter_run_as_the_program(tmp_path):
+    """Every mapping of the new image being a verified file is not enough: the
+    program's own ELF interpreter (verified, executable under Landlock) run as
+    the program maps only itself.  The attacker reaches it through app/lnk/..,
+    which the supervisor resolves by text and the kernel through the link."""
+    real, app, other = tmp_path / "real", tmp_path / "app", tmp_path / "other"
+    for d in (real, app / "sub", other / "sub"):
+        d.mkdir(parents=True)
+    shutil.copy("/lib64/ld-linux-x86-64.so.2", real / "ld.so")
+    (tmp_path / "tool.c").write_text('#include <stdio.h>\nint main(void) { puts("TOOL"); return 0; }\n')
+    subprocess.run(["gcc", "-O1", f"-Wl,--dynamic-linker={real / 'ld.so'}", "-o", str(app / "tool"),
+                    str(tmp_path / "tool.c")], check=True)
+    (app / "lnk").symlink_to(app / "sub")
+    (tmp_path / "spawn.py").write_text(
+        "import subprocess, sys\n"
+        "r = subprocess.run([sys.argv[1]], stderr=subprocess.DEVNULL)\n"
+        "print('exit', r.returncode)\n")
+    cmd = [PY, "-B", "spawn.py", str(app / "lnk" / ".." / "tool")]
+    assert L.native(cmd, tmp_path).stdout == "TOOL\nexit 0\n"
+    bundle = L.make_bundle(tmp_path / "bundle", cmd, tmp_path)
+    assert L.run(bundle, cmd, tmp_path).stdout == "TOOL\nexit 0\n"
+    os.link(real / "ld.so", other / "tool")
+    (app / "lnk").unlink()
+    (app / "lnk").symlink_to(other / "sub")
+    assert L.native(cmd, tmp_path).stdout == "exit 1\n"  # ld.so: missing program name
+    res = L.run(bundle, cmd, tmp_path)
+    assert res.stdout == "exit -9\n", res.stderr
+    (line,) = [l for l in res.stderr.splitlines() if l.startswith("sgxpy: denied: ")]
+    assert line.endswith("hash mismatch"), line
+
+
+def test_python_code_planted_under_an_allowed_tree(tmp_path):
+    """An app that makes temp dirs gets the temp root as a writable, unverified
+    tree.  Python puts the cwd first on sys.path for -c: a json.py planted in a
+    cwd under that tree would be imported instead of the trusted stdlib one.
+    Under run, Python code is never read from an allowed path (unless the
+    rule is marked code), so the import fails closed with a denial."""
+    work, evil = tmp_path / "work", tmp_path / "evil"
+    work.mkdir()
+    evil.mkdir()
+    (evil / "json.py").write_text("print('PWNED')\ndumps = repr\n")
+    code = "import tempfile; tempfile.TemporaryDirectory().cleanup(); import json; print(json.dumps([1]))"
+    cmd = [PY, "-c", code]
+    env = {"TMPDIR": str(tmp_path)}  # the temp root: the allowed tree holds evil/
+    assert L.native(cmd, work, extra_env=env).stdout == "[1]\n"
+    assert L.native(cmd, evil, extra_env=env).stdout == "PWNED\n[1]\n"
+    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=work,
+                   env=L.env(**env), check=True, capture_output=True)
+    bundle = tmp_path / "bundle"
+    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")],
+                   check=True, capture_output=True)
+    assert L.run(bundle, cmd, work, extra_env=env).stdout == "[1]\n"
+    res = L.run(bundle, cmd, evil, extra_env=env)
+    assert "PWNED" not in res.stdout and res.returncode != 0, res.stdout
+    assert f"open {evil / 'json.py'}: code under an allowed path" in res.stderr, res.stderr
+
+
 def test_hard_link_into_trusted_path(tmp_path):
     target, good, evil = swap_setup(tmp_path, "rename")
     cmd = [PY, "-B", "reader.py", str(target), "1"]

@@ -813,7 +813,8 @@ def test_temp_children_match_next_run(tmp_path, kind):
     (src / "app.py").write_text(TEMP_CHILD_APPS[kind])
     app, t = trace_app(tmp_path, src, "app.py")
     b = tmp_path / "b"
-    sgx("manifest", "-o", b, t, check=0)
+    # the script is Python code the run wrote: loadable only with the opt-in
+    sgx("manifest", *(["--allow-built-code"] if kind == "script" else []), "-o", b, t, check=0)
     _, mans = load_bundle(b)
     if kind == "script":
         assert by_script(mans, "/setup.py")["script"].endswith("/*/setup.py")

@@ -205,7 +205,9 @@ def test_dev_tty_without_terminal_is_enxio_quietly(tmp_path):
 def test_c_text_naming_a_fresh_temp_dir_is_one_image(tmp_path):
     """f2py-style: the parent writes a module into tempfile.mkdtemp() and runs
     `python3 -c "...sys.path.insert(0, '/tmp/tmpXXXXXXXX')..."`; the temp name
-    differs on every run, yet the child is the image the trace saw."""
+    differs on every run, yet the child is the image the trace saw.  The
+    module is code the run wrote: --allow-built-code lets it load (without it
+    the import is refused, as any Python code under an allowed path)."""
     app = tmp_path / "app.py"
     app.write_text(
         "import os, subprocess, sys, tempfile\n"
@@ -216,8 +218,8 @@ def test_c_text_naming_a_fresh_temp_dir_is_one_image(tmp_path):
         "print(r.stdout.strip(), r.returncode)\n")
     cmd = [PY, "-B", str(app)]
     bundle = tmp_path / "b"
-    built = subprocess.run([L.SGXPY, "build", "-o", str(bundle), "--", *cmd], cwd=tmp_path,
-                           env=L.env(), capture_output=True, text=True, timeout=120)
+    built = subprocess.run([L.SGXPY, "build", "--allow-built-code", "-o", str(bundle), "--", *cmd],
+                           cwd=tmp_path, env=L.env(), capture_output=True, text=True, timeout=120)
     assert built.returncode == 0 and built.stdout.startswith("42 0\n"), built
     res = L.run(bundle, cmd, tmp_path)
     assert res.stdout == "42 0\n", res.stderr

@@ -25,8 +25,9 @@ static struct bundle_allow allowed[] = {
 	{.path = "/etc/hosts", .tree = false, .write = false},
 	{.path = "/proc/self/fd", .tree = false, .write = false},
 	{.path = "/proc/self/status", .tree = false, .write = false},
+	{.path = "/tmp/build", .tree = true, .write = true, .code = true},
 	{.path = "/tmp/out", .tree = true, .write = true},
-};
+}; /* sorted, as loaded */
 static char *lists[] = {"/app", "/usr/lib/python3.11"};
 
 static struct bundle_image img = {
@@ -79,6 +80,25 @@ static void test_allow_rules(void **state)
 	/* an exact rule is not a tree */
 	assert_int_equal(decide(OP_OPEN_READ, "/etc/hosts/x").reason, R_NOT_IN_MANIFEST);
 	assert_int_equal(decide(OP_OPEN_READ, "/tmp/out/a/b/c").verdict, V_ALLOWED);
+}
+
+/* An allowed path is unverified: Python code is not read from it, unless the
+ * rule is marked code (--allow-built-code); written, it may be. */
+static void test_no_python_code_from_allowed_paths(void **state)
+{
+	(void)state;
+	const char *code[] = {"/tmp/out/json.py", "/tmp/out/__pycache__/json.cpython-311.pyc",
+			      "/tmp/out/site-packages/evil.pth", "/tmp/out/x.pyw"};
+	for (size_t i = 0; i < ARRAY_SIZE(code); i++) {
+		struct decision d = decide(OP_OPEN_READ, code[i]);
+		assert_int_equal(d.verdict, V_DENY);
+		assert_int_equal(d.reason, R_UNVERIFIED_CODE);
+		assert_int_equal(decide(OP_OPEN_WRITE, code[i]).verdict, V_ALLOWED);
+	}
+	assert_int_equal(decide(OP_OPEN_READ, "/tmp/out/data.pyx.csv").verdict, V_ALLOWED);
+	assert_int_equal(decide(OP_OPEN_READ, "/tmp/out/py/notes").verdict, V_ALLOWED);
+	assert_int_equal(decide(OP_OPEN_READ, "/tmp/build/gen.py").verdict, V_ALLOWED);
+	assert_string_equal(reason_str(R_UNVERIFIED_CODE), "code under an allowed path");
 }
 
 static void test_lists_and_unlisted(void **state)
@@ -249,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_trusted_read_is_verified),
 		cmocka_unit_test(test_write_to_trusted_refused_even_in_writable_tree),
 		cmocka_unit_test(test_allow_rules),
+		cmocka_unit_test(test_no_python_code_from_allowed_paths),
 		cmocka_unit_test(test_lists_and_unlisted),
 		cmocka_unit_test(test_magic_links),
 		cmocka_unit_test(test_other_processes_proc),
