@@ -29,11 +29,14 @@ PAPER_RATE = 97.60
 CAUSES = {
     "built": ("limit: code built during the run", "limit",
               "The test builds a C extension during the run (f2py + cc, or "
-              "numpy.testing.extbuild, in a temp dir) and imports it. A library written "
-              "during the run cannot be in a manifest made beforehand, so its executable "
-              "mapping is refused (`mmap ...so: not in manifest`, the loader says \"failed "
-              "to map segment\"). By design: an app that needs this must build its "
-              "extensions ahead of time and trace them."),
+              "numpy.testing.extbuild, in a temp dir) and imports it. Code written "
+              "during the run cannot be in a manifest made beforehand: the library's "
+              "executable mapping is refused (`mmap ...so: not in manifest`, the loader "
+              "says \"failed to map segment\"), and so is the Python code the build writes "
+              "and runs (`setup.py: code under an allowed path`; numpy.distutils' probe for "
+              "a C compiler runs one, so the f2py tests skip with \"No C compiler "
+              "available\"). By design: an app that needs this must build its extensions "
+              "ahead of time and trace them, or opt in with `--allow-built-code`."),
     "enxio": ("open failure 1", "bug",
               "An open that fails natively with ENXIO (`bash -c` writing to `/dev/tty` "
               "without a controlling terminal) is refused under run with EACCES and a "
@@ -59,6 +62,7 @@ CAUSES = {
 KNOWN = [
     (r"Permission denied: '/usr/bin/python3|exec /usr/bin/python3[.0-9]*$", "tmpc"),
     (r"failed to map segment|\.so: cannot open shared object|mmap \S+\.so$", "built"),
+    (r"No C compiler available|Needs C compiler|'setup\.py', 'build'|/setup\.py$", "built"),
     (r"^numpy\.core\.tests\.test_mem_policy", "built"),
     # xfail-marked ("Consistently fails on CI"), XPASSes natively: builds a module
     # with `python3 -m numpy.f2py -c --debug-capi` and imports it.
