@@ -10,6 +10,7 @@
 #include "fuzz_common.h"
 #include "common/util.h"
 #include "common/hash.h"
+#include "common/bundle.h"
 #include "manifest/sign.h"
 
 #include <jansson.h>
@@ -20,6 +21,7 @@
 
 static char dir[4096], sig_path[4200], ed_pub[4200], rsa_pub[4200];
 static unsigned char genuine[64];
+static unsigned char measurement[32]; /* of the harness bundle's bundle.json */
 
 static const char manifest[] =
 	"{\"allowed\":[],\"argv\":[\"app\"],\"children\":[],\"format\":\"sgxpy-manifest/1\","
@@ -81,7 +83,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		free(text);
 	}
 	json_decref(o);
-	if (sign_check(dir, ed_pub, &err) != 0)
+	if (bundle_measure(dir, measurement, &err) < 0)
+		fz_fail("harness: %s", err.msg);
+	if (sign_check(dir, measurement, ed_pub, &err) != 0)
 		fz_fail("harness: genuine signature does not check: %s", err.msg);
 	return 0;
 }
@@ -104,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *keys[2] = {ed_pub, rsa_pub};
 	for (int k = 0; k < 2; k++) {
 		struct sg_err err = {{0}};
-		int rc = sign_check(dir, keys[k], &err);
+		int rc = sign_check(dir, measurement, keys[k], &err);
 		if (rc < -1 || rc > 1 || (rc != 0 && !err.msg[0]))
 			fz_fail("sign_check returned %d, message '%s'", rc, err.msg);
 		if (rc == 0 && (k != 0 || !is_genuine(data, size)))

@@ -22,8 +22,12 @@ int sign_keygen(const char *path, enum key_type type, struct sg_err *err);
  * -1: bad bundle or key (an input error); -2: the signature could not be
  * written (a system error: disk full, read-only bundle). */
 int sign_bundle(const char *dir, const char *keyfile, struct sg_err *err);
-/* Check dir/signature.json against the key in keyfile (private or public).
+/* Check dir/signature.json against the key in keyfile (private or public):
+ * it must sign measurement, the SHA-256 of the bundle.json bytes the caller
+ * loaded and goes on to use.  bundle.json is not read again here: a second
+ * read could see other bytes (renamed in between) than the ones enforced.
  * 0: valid; 1: mismatch (err says what); -1: cannot check (err says why). */
-int sign_check(const char *dir, const char *keyfile, struct sg_err *err);
+int sign_check(const char *dir, const unsigned char measurement[32], const char *keyfile,
+	       struct sg_err *err);
 
 #endif

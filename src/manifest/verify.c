@@ -146,13 +146,15 @@ long verify_bundle(const char *dir, const char *key, FILE *out, size_t *n_files,
 		return -1;
 	long bad = check_manifests(b, out) + check_gramine(b, out);
 	long files = check_files(b, out, n_files, err);
+	unsigned char measurement[32]; /* of the bundle.json just checked */
+	memcpy(measurement, b->measurement, sizeof(measurement));
 	bundle_free(b);
 	if (files < 0)
 		return -1;
 	bad += files;
 	if (key) {
 		struct sg_err se;
-		int rc = sign_check(dir, key, &se);
+		int rc = sign_check(dir, measurement, key, &se);
 		if (rc < 0) {
 			*err = se;
 			return -1;

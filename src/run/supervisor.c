@@ -1139,17 +1139,14 @@ int run_main(const struct run_opts *o)
 		if (real)
 			verifier_prefetch_first(s.v, real);
 	}
-	/* The signature first, then the bundle, whose loader checks every
-	 * manifest's hash against bundle.json; the measurement the signature
-	 * covered must be the one loaded (bundle.json could change between). */
-	unsigned char signed_measurement[32];
-	if (o->key_path && (sign_check(o->bundle_dir, o->key_path, &err) != 0 ||
-			    bundle_measure(o->bundle_dir, signed_measurement, &err) < 0))
-		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
+	/* The bundle, whose loader reads bundle.json once and checks every
+	 * manifest's hash against those bytes; then the signature, over the
+	 * measurement of exactly those bytes (reading bundle.json again for it
+	 * let a rename in between get an unsigned bundle enforced). */
 	if (bundle_load(o->bundle_dir, &s.b, &err) < 0)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
-	if (o->key_path && memcmp(signed_measurement, s.b->measurement, 32) != 0)
-		sup_die(&s, EXIT_WRAP_FAIL, "%s: bundle.json changed while it was being checked", o->bundle_dir);
+	if (o->key_path && sign_check(o->bundle_dir, s.b->measurement, o->key_path, &err) != 0)
+		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	for (char **e = environ; *e; e++) {
 		if (policy_env_is_loader(*e))
 			sup_die(&s, EXIT_WRAP_FAIL, "%.*s is set: it changes what is loaded; unset it "
@@ -1201,6 +1198,8 @@ int run_main(const struct run_opts *o)
 	run_log_event(s.log, "start", getpid(), s.b->root, ll);
 	if (o->audit)
 		warn_msg("audit mode: violations are logged and allowed; this run is NOT protected");
+	else if (o->no_landlock)
+		warn_msg("--no-landlock: no kernel wall behind the supervisor (Landlock off)");
 	if (o->verbose)
 		warn_msg("%s", ll);
 

@@ -301,6 +301,66 @@ def test_python_code_planted_under_an_allowed_tree(tmp_path):
     assert f"open {evil / 'json.py'}: code under an allowed path" in res.stderr, res.stderr
 
 
+def test_signed_bundle_json_swapped_after_the_signature_check(bins, tmp_path):
+    """`run --key` must enforce the bundle.json whose measurement it checked.
+    The attacker can write the bundle directory, not sign: they leave the
+    signed bundle.json, put a manifest trusting their data file next to it,
+    and rename a bundle.json naming that manifest over the signed one the
+    moment sgxpy first closes it.  Reading bundle.json once for both the
+    signature and the load leaves nothing to race: every attempt fails
+    closed (it won 27 of 30 when the signature check read it separately)."""
+    (tmp_path / "data.txt").write_text("good\n")
+    (tmp_path / "app.py").write_text("print('data=' + open('data.txt').read().strip())\n")
+    cmd = [PY, "-B", "app.py"]
+    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
+                   env=L.env(), check=True, capture_output=True)
+    good = tmp_path / "good.b"
+    subprocess.run([L.SGXPY, "manifest", "-o", str(good), str(tmp_path / "t.trace")], check=True,
+                   capture_output=True)
+    subprocess.run([L.SGXPY, "keygen", "-o", str(tmp_path / "k")], check=True, capture_output=True)
+    subprocess.run([L.SGXPY, "sign", "--key", str(tmp_path / "k"), str(good)], check=True,
+                   capture_output=True)
+    pub = str(tmp_path / "k.pub")
+    assert L.run(good, cmd, tmp_path, "--key", pub).stdout == "data=good\n"
+    (tmp_path / "data.txt").write_text("evil\n")
+    evil_sha = L.sha256_file(tmp_path / "data.txt")
+    evil = tmp_path / "evil.b"
+    shutil.copytree(good, evil)
+
+    def trust_evil(m):
+        for t in m["trusted"]:
+            if t["path"] == str(tmp_path / "data.txt"):
+                t["sha256"] = evil_sha
+    L.rewrite_manifests(evil, trust_evil)
+    res = L.run(evil, cmd, tmp_path, "--key", pub)
+    assert res.returncode == 125 and "measurement differs" in res.stderr, res.stderr
+    race = tmp_path / "race.b"
+    outcomes = []
+    for _ in range(10):
+        shutil.rmtree(race, ignore_errors=True)
+        shutil.copytree(evil, race)
+        shutil.copy(good / "bundle.json", race / "bundle.json")  # the signed one, for now
+        shutil.copy(evil / "bundle.json", tmp_path / "evil.json")
+        r = subprocess.run([str(bins / "rename_on_close"), str(race / "bundle.json"),
+                            str(tmp_path / "evil.json"), L.SGXPY, "run", "--key", pub, str(race),
+                            "--", *cmd], cwd=tmp_path, env=L.env(), capture_output=True, text=True,
+                           timeout=60)
+        outcomes.append(r.stdout)
+    assert all(o == "exit 125\n" for o in outcomes), outcomes
+    # `verify --key` the other way round: it checks the host against the
+    # evil bundle.json (all match), and the signed one is renamed in before
+    # the signature is checked.  It must check the signature over the
+    # bundle.json it checked the files against: exit 1.
+    for _ in range(3):
+        shutil.rmtree(race, ignore_errors=True)
+        shutil.copytree(evil, race)
+        shutil.copy(good / "bundle.json", tmp_path / "good.json")
+        r = subprocess.run([str(bins / "rename_on_close"), str(race / "bundle.json"),
+                            str(tmp_path / "good.json"), L.SGXPY, "verify", "--key", pub, str(race)],
+                           cwd=tmp_path, env=L.env(), capture_output=True, text=True, timeout=60)
+        assert r.stdout.endswith("exit 1\n"), r.stdout
+
+
 def test_hard_link_into_trusted_path(tmp_path):
     target, good, evil = swap_setup(tmp_path, "rename")
     cmd = [PY, "-B", "reader.py", str(target), "1"]
