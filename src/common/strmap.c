@@ -65,6 +65,12 @@ void strmap_free(struct strmap *m)
 	m->cap = m->len = 0;
 }
 
+void strmap_free_values(struct strmap *m)
+{
+	strmap_foreach(m, e) free(e->value);
+	strmap_free(m);
+}
+
 static int cmp_strp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);

@@ -23,6 +23,8 @@ void **strmap_get(const struct strmap *m, const char *key);
 void **strmap_put(struct strmap *m, const char *key, int *added);
 /* Frees keys and the table (values are the caller's). */
 void strmap_free(struct strmap *m);
+/* The same, and free() on every value. */
+void strmap_free_values(struct strmap *m);
 
 #define strmap_foreach(m, e) \
 	for (struct strmap_entry *e = (m)->slots; (m)->slots && e < (m)->slots + (m)->cap; e++) \

@@ -315,12 +315,6 @@ int mf_build(struct mf_model *m, char **traces, size_t n, struct sg_err *err)
 	return 0;
 }
 
-static void free_allowed(struct strmap *s)
-{
-	strmap_foreach(s, e) free(e->value);
-	strmap_free(s);
-}
-
 void mf_model_free(struct mf_model *m)
 {
 	for (size_t i = 0; i < m->n_images; i++) {
@@ -332,7 +326,7 @@ void mf_model_free(struct mf_model *m)
 		strmap_free(&img->access);
 		strmap_free(&img->children);
 		strmap_free(&img->trusted);
-		free_allowed(&img->allowed);
+		strmap_free_values(&img->allowed);
 		strmap_free(&img->stat);
 		strmap_free(&img->list);
 		strmap_free(&img->gramine_stat);

@@ -42,12 +42,6 @@ static void image_map(const struct bundle_image *img, struct strmap *m)
 		entry_of(m, img->children[i])->rights |= RT_EXEC;
 }
 
-static void map_free(struct strmap *m)
-{
-	strmap_foreach(m, e) free(e->value);
-	strmap_free(m);
-}
-
 static void add_item(struct bundle_diff *d, const struct diff_item *it)
 {
 	grow_array(&d->items, &d->cap_items, d->n_items, sizeof(*d->items));
@@ -104,8 +98,8 @@ static void diff_image(struct bundle_diff *d, const struct bundle_image *a, cons
 		add_item(d, &it);
 	}
 	free(sorted);
-	map_free(&ma);
-	map_free(&mb);
+	strmap_free_values(&ma);
+	strmap_free_values(&mb);
 	strmap_free(&keys);
 }
 

@@ -39,6 +39,7 @@ const char *reason_str(enum run_reason r)
 	case R_MAGIC_LINK: return "magic link or other process's /proc entry";
 	case R_LOADER_ENV: return "loader environment variable";
 	case R_UNVERIFIED_CODE: return "code under an allowed path";
+	case R_DIR_MOVED: return "relative to a directory moved since the start";
 	}
 	return "?";
 }

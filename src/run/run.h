@@ -47,6 +47,7 @@ enum run_reason {
 	R_MAGIC_LINK,
 	R_LOADER_ENV,
 	R_UNVERIFIED_CODE,
+	R_DIR_MOVED,
 };
 
 struct decision {

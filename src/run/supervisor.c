@@ -93,6 +93,11 @@ struct sup {
 	bool root_done;
 	int root_status;
 	struct strmap procs; /* "tid" -> struct proc */
+	/* "dev:ino" -> real path, at the start, of every directory holding a
+	 * trusted file: a relative open is refused if its base directory is one
+	 * of them and no longer there (moved into an allowed tree, its trusted
+	 * files would be judged by their new, allowed paths). */
+	struct strmap trusted_dirs;
 	struct seccomp_notif_sizes sizes;
 	unsigned long n_notif;
 	uint64_t busy_ns;    /* notification received -> answered, summed */
@@ -162,9 +167,51 @@ static char *read_link(const char *path)
 	return xstrdup(buf);
 }
 
-/* The absolute, lexically normal form of (dirfd, path) as tid sees it. */
-static char *abs_path(pid_t tid, int dirfd, const char *path)
+static void dir_key(const struct stat *st, char key[48])
 {
+	snprintf(key, 48, "%llx:%llx", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+}
+
+static void note_trusted_dirs(struct sup *s)
+{
+	for (size_t i = 0; i < s->b->n_images; i++) {
+		const struct bundle_image *img = &s->b->images[i];
+		for (size_t j = 0; j < img->n_trusted; j++) {
+			cleanup_free char *dir = xstrdup(img->trusted[j].path);
+			*strrchr(dir, '/') = '\0'; /* absolute: there is one */
+			cleanup_free char *real = realpath(dir[0] ? dir : "/", NULL);
+			struct stat st;
+			char key[48];
+			if (!real || stat(real, &st) < 0)
+				continue;
+			dir_key(&st, key);
+			int added;
+			void **slot = strmap_put(&s->trusted_dirs, key, &added);
+			if (added)
+				*slot = steal_pointer(&real);
+		}
+	}
+}
+
+/* Is the directory behind link (/proc/TID/cwd or fd/N) one that held trusted
+ * files at the start, and no longer where it was? */
+static bool base_dir_moved(struct sup *s, const char *link)
+{
+	struct stat st, was;
+	char key[48];
+	if (stat(link, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	dir_key(&st, key);
+	void **slot = strmap_get(&s->trusted_dirs, key);
+	return slot && !(stat(*slot, &was) == 0 && was.st_dev == st.st_dev && was.st_ino == st.st_ino);
+}
+
+/* The absolute, lexically normal form of (dirfd, path) as tid sees it; NULL
+ * if it cannot be had, *moved if path is relative to a directory that
+ * base_dir_moved(). */
+static char *abs_path(struct sup *s, pid_t tid, int dirfd, const char *path, bool *moved)
+{
+	*moved = false;
 	if (path[0] == '/')
 		return path_resolve("/", path);
 	char link[64];
@@ -173,6 +220,7 @@ static char *abs_path(pid_t tid, int dirfd, const char *path)
 	else
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, dirfd);
 	cleanup_free char *base = read_link(link);
+	*moved = base && base_dir_moved(s, link);
 	return base ? path_resolve(base, path) : NULL;
 }
 
@@ -276,9 +324,10 @@ static void on_open(struct sup *s, const struct seccomp_notif *req, struct proc 
 		reply(s, req->id, 0, true);
 		return;
 	}
-	cleanup_free char *path = abs_path(req->pid, dirfd, raw);
-	if (!path) {
-		deny(s, req, p, name, raw, R_NOT_IN_MANIFEST, EACCES);
+	bool moved;
+	cleanup_free char *path = abs_path(s, req->pid, dirfd, raw, &moved);
+	if (!path || moved) {
+		deny(s, req, p, name, path ? path : raw, moved ? R_DIR_MOVED : R_NOT_IN_MANIFEST, EACCES);
 		return;
 	}
 	bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) ||
@@ -468,9 +517,10 @@ static void on_exec(struct sup *s, const struct seccomp_notif *req, struct proc 
 	}
 	if (!id_valid(s, req->id))
 		goto out;
-	path = abs_path(req->pid, dirfd, raw);
-	if (!path || policy_is_magic_link(path) || path_is_under(path, "/proc")) {
-		deny(s, req, p, "exec", path ? path : raw, R_EXEC_NOT_ALLOWED, EACCES);
+	bool moved;
+	path = abs_path(s, req->pid, dirfd, raw, &moved);
+	if (!path || moved || policy_is_magic_link(path) || path_is_under(path, "/proc")) {
+		deny(s, req, p, "exec", path ? path : raw, moved ? R_DIR_MOVED : R_EXEC_NOT_ALLOWED, EACCES);
 		goto out;
 	}
 	for (char **e = envp; *e; e++) {
@@ -1088,6 +1138,7 @@ sup_die(struct sup *s, int status, const char *fmt, ...)
 	va_end(ap);
 	verifier_free(s->v);
 	s->v = NULL;
+	strmap_free_values(&s->trusted_dirs);
 	bundle_free(s->b);
 	free(s->prog);
 	die(status, "%s", msg);
@@ -1147,6 +1198,7 @@ int run_main(const struct run_opts *o)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
 	if (o->key_path && sign_check(o->bundle_dir, s.b->measurement, o->key_path, &err) != 0)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s", err.msg);
+	note_trusted_dirs(&s);
 	for (char **e = environ; *e; e++) {
 		if (policy_env_is_loader(*e))
 			sup_die(&s, EXIT_WRAP_FAIL, "%.*s is set: it changes what is loaded; unset it "
@@ -1245,6 +1297,7 @@ out:
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	free_procs(&s.procs);
+	strmap_free_values(&s.trusted_dirs);
 	run_log_close(s.log);
 	landlock_plan_free(plan);
 	bundle_free(s.b);

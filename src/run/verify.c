@@ -428,8 +428,7 @@ void verifier_free(struct verifier *v)
 		free(c);
 	}
 	strmap_free(&v->cache);
-	strmap_foreach(&v->trusted, e) free(e->value);
-	strmap_free(&v->trusted);
+	strmap_free_values(&v->trusted);
 	pthread_mutex_destroy(&v->mu);
 	pthread_cond_destroy(&v->done);
 	pthread_cond_destroy(&v->work);

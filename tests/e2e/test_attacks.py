@@ -361,6 +361,56 @@ def test_signed_bundle_json_swapped_after_the_signature_check(bins, tmp_path):
         assert r.stdout.endswith("exit 1\n"), r.stdout
 
 
+DIR_READER = """
+import os, sys, tempfile
+tempfile.TemporaryDirectory().cleanup()  # the temp root becomes a writable tree
+os.chdir(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    print(open("mod.txt").read().strip())
+except OSError as e:
+    print("errno", e.errno)
+"""
+
+
+def test_relative_open_after_the_directory_moved(tmp_path):
+    """A relative open is resolved against the cwd as it is *now*.  The
+    attacker moves the app's directory (holding a trusted data file) into the
+    temp tree, which the manifest allows, and rewrites the file there: judged
+    by its new path, the open would be an allowed one and read the tampered
+    bytes.  Under run, a relative open whose base directory held trusted
+    files at the start and is no longer there is refused."""
+    app, tmp = tmp_path / "app", tmp_path / "tmp"
+    (app / "lib").mkdir(parents=True)
+    tmp.mkdir()
+    (app / "lib" / "mod.txt").write_text("GOOD\n")
+    (tmp_path / "reader.py").write_text(DIR_READER)
+    cmd = [PY, "-B", str(tmp_path / "reader.py"), str(app / "lib")]
+    env = {"TMPDIR": str(tmp)}
+    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
+                   env=L.env(**env), input="\n", text=True, check=True, capture_output=True)
+    bundle = tmp_path / "bundle"
+    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")], check=True,
+                   capture_output=True)
+
+    def attack(prefix):
+        p = subprocess.Popen([*prefix, *cmd], cwd=tmp_path, env=L.env(**env), text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout.readline() == "ready\n"
+        os.rename(app / "lib", tmp / "lib")
+        (tmp / "lib" / "mod.txt").write_text("EVIL\n")
+        out, err = p.communicate("\n", timeout=60)
+        os.rename(tmp / "lib", app / "lib")
+        (app / "lib" / "mod.txt").write_text("GOOD\n")
+        return out, err
+
+    assert attack([])[0] == "EVIL\n"
+    out, err = attack([L.SGXPY, "run", str(bundle), "--"])
+    assert out == "errno 13\n", err
+    assert f"open {tmp / 'lib' / 'mod.txt'}: relative to a directory moved since the start" in err
+
+
 def test_hard_link_into_trusted_path(tmp_path):
     target, good, evil = swap_setup(tmp_path, "rename")
     cmd = [PY, "-B", "reader.py", str(target), "1"]

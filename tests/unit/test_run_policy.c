@@ -161,6 +161,7 @@ static void test_reason_strings(void **state)
 	assert_string_equal(reason_str(R_WRITE_TRUSTED), "write to trusted file");
 	assert_string_equal(reason_str(R_EXEC_NOT_ALLOWED), "exec not allowed");
 	assert_string_equal(reason_str(R_BLOCKED_SYSCALL), "blocked syscall");
+	assert_string_equal(reason_str(R_DIR_MOVED), "relative to a directory moved since the start");
 }
 
 static void test_loader_env(void **state)
