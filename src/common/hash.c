@@ -280,6 +280,11 @@ static void hash_all(struct pool *p, EVP_MD_CTX *ctx, unsigned char *buf)
 		int fd = open_regular(j->path, &st_size);
 		if (fd < 0) {
 			j->status = errno;
+		} else if (j->sized && st_size != j->expect_size) {
+			j->status = 0;
+			j->size = st_size;
+			memset(j->sha256, 0, sizeof(j->sha256));
+			close(fd);
 		} else {
 			j->status = hash_fd_buf(fd, ctx, buf, BLOCK, st_size, j->sha256, &j->size) < 0 ? errno : 0;
 			close(fd);
@@ -357,7 +362,8 @@ int hash_files(struct hash_job *jobs, size_t n, unsigned threads, const char *wh
 
 	uint64_t bytes = 0;
 	for (size_t i = 0; i < p.n; i++) /* the calling thread's worker() drained them all */
-		if (p.uniq[i].job->status == 0)
+		if (p.uniq[i].job->status == 0 && !(p.uniq[i].job->sized &&
+						      p.uniq[i].job->size != p.uniq[i].job->expect_size))
 			bytes += p.uniq[i].job->size;
 	for (size_t i = 0; i < n; i++) {
 		if (p.leader[i] == SIZE_MAX || p.leader[i] == i)

@@ -40,6 +40,11 @@ struct hash_job {
 				 * EISDIR/EINVAL not a regular file, ...) */
 	uint64_t size;          /* out: bytes hashed */
 	unsigned char sha256[SHA256_LEN];
+	/* in: when set, a file of another size is not read: size says its
+	 * size, sha256 stays zero (verify: it differs either way, and a huge
+	 * sparse file planted there must not cost a full read) */
+	bool sized;
+	uint64_t expect_size;
 };
 
 /* Hash all jobs on `threads` threads (0: one per online CPU).  Each distinct

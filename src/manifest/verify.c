@@ -116,8 +116,11 @@ static long check_files(const struct bundle *b, FILE *out, size_t *n_files, stru
 	if (n)
 		qsort(files, n, sizeof(*files), cmp_path);
 	struct hash_job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		jobs[i].path = files[i]->path;
+		jobs[i].sized = true;
+		jobs[i].expect_size = files[i]->size;
+	}
 	long bad = -1;
 	if (hash_files(jobs, n, 0, "verifying", err) == 0) {
 		bad = 0;

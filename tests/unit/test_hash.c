@@ -95,12 +95,42 @@ static void test_parallel(void **state)
 	assert_int_equal(hash_files(NULL, 0, 0, "none", &err), 0);
 }
 
+/* verify's jobs say the size they expect: a file of another size is not read
+ * (a huge sparse file planted at a trusted path costs nothing), reported with
+ * its size and a zero digest, and counted in no hashed bytes. */
+static void test_sized_jobs_skip_other_sizes(void **state)
+{
+	(void)state;
+	char same[32] = "/tmp/sgxpy-hash-XXXXXX", other[32] = "/tmp/sgxpy-hash-XXXXXX";
+	write_tmp(same, "abc", 3);
+	write_tmp(other, "abcdef", 6);
+	struct hash_job jobs[2] = {
+		{.path = same, .sized = true, .expect_size = 3},
+		{.path = other, .sized = true, .expect_size = 3},
+	};
+	struct sg_err err;
+	assert_int_equal(hash_files(jobs, 2, 2, "test", &err), 0);
+	unsigned char h[32], zero[32] = {0};
+	sha256_buf("abc", 3, h);
+	assert_int_equal(jobs[0].status, 0);
+	assert_memory_equal(jobs[0].sha256, h, 32);
+	assert_int_equal(jobs[1].status, 0);
+	assert_int_equal(jobs[1].size, 6);
+	assert_memory_equal(jobs[1].sha256, zero, 32);
+	struct hash_stats st;
+	hash_last_stats(&st);
+	assert_int_equal(st.bytes, 3);
+	unlink(same);
+	unlink(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_fd_and_path),
 		cmocka_unit_test(test_parallel),
+		cmocka_unit_test(test_sized_jobs_skip_other_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
