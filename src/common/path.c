@@ -83,7 +83,10 @@ bool path_is_under(const char *path, const char *dir)
 
 bool path_is_python_code(const char *path)
 {
-	static const char *const suffixes[] = {".py", ".pyc", ".pyo", ".pyw", ".pth"};
+	static const char *const suffixes[] = {".py", ".pyc", ".pyo", ".pyw", ".pth", "._pth"};
+	const char *base = strrchr(path, '/');
+	if (!strcmp(base ? base + 1 : path, "pyvenv.cfg"))
+		return true;
 	const char *dot = strrchr(path, '.');
 	if (!dot || strchr(dot, '/'))
 		return false;

@@ -24,8 +24,12 @@ bool path_is_under(const char *path, const char *dir);
 /* The first of dirs[0..n) that path is under (path_is_under), or NULL. */
 const char *path_under_any(const char *path, char *const *dirs, size_t n);
 
-/* True if Python's import system runs what it reads from path: source,
- * bytecode, and .pth files (whose "import" lines site.py executes). */
+/* True if Python runs what it reads from path, or takes from it where to find
+ * what it runs: source, bytecode, .pth files (whose "import" lines site.py
+ * executes), and the start-up files that move sys.path (pyvenv.cfg, whose
+ * home acts as PYTHONHOME, and <executable>._pth, which replaces sys.path:
+ * found next to a python3 an attacker's PATH leads to, they put a zip of
+ * theirs first on sys.path). */
 bool path_is_python_code(const char *path);
 
 #endif

@@ -411,6 +411,41 @@ def test_relative_open_after_the_directory_moved(tmp_path):
     assert f"open {tmp / 'lib' / 'mod.txt'}: relative to a directory moved since the start" in err
 
 
+def test_python_startup_file_next_to_a_python3_on_path(tmp_path):
+    """CPython finds sys.executable by searching PATH for argv[0] and reads
+    <executable>._pth (it replaces sys.path) and pyvenv.cfg (home= acts as
+    PYTHONHOME) next to it.  The attacker sets PATH to a directory in the
+    temp tree holding a python3 symlink to the real one (the root-image check
+    resolves symlinks, so it passes) and a ._pth that puts their zip first on
+    sys.path: its encodings package runs at start-up.  Under run such files
+    are refused under an allowed path, like code."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    (tmp_path / "app.py").write_text("import tempfile; tempfile.TemporaryDirectory().cleanup(); print('app ok')\n")
+    cmd = ["python3", "-B", str(tmp_path / "app.py")]
+    env = {"TMPDIR": str(tmp)}
+    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
+                   env=L.env(**env), check=True, capture_output=True)
+    bundle = tmp_path / "bundle"
+    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")], check=True,
+                   capture_output=True)
+    ev = tmp / "ev"
+    (ev / "bin").mkdir(parents=True)
+    (ev / "z" / "encodings").mkdir(parents=True)
+    (ev / "bin" / "python3").symlink_to("/usr/bin/python3")
+    (ev / "z" / "encodings" / "__init__.py").write_text(
+        "import os; os.write(1, b'PWNED\\n'); os._exit(66)\n")
+    shutil.make_archive(str(ev / "evil"), "zip", ev / "z")
+    (ev / "bin" / "python3._pth").write_text(
+        f"{ev / 'evil.zip'}\n/usr/lib/python3.11\n/usr/lib/python3.11/lib-dynload\n")
+    env["PATH"] = f"{ev / 'bin'}:{L.env()['PATH']}"
+    nat = L.native(cmd, tmp_path, extra_env=env)
+    assert nat.stdout == "PWNED\n" and nat.returncode == 66, nat
+    res = L.run(bundle, cmd, tmp_path, extra_env=env)
+    assert "PWNED" not in res.stdout, res.stdout
+    assert f"open {ev / 'bin' / 'python3._pth'}: code under an allowed path" in res.stderr, res.stderr
+
+
 def test_hard_link_into_trusted_path(tmp_path):
     target, good, evil = swap_setup(tmp_path, "rename")
     cmd = [PY, "-B", "reader.py", str(target), "1"]

@@ -88,7 +88,8 @@ static void test_no_python_code_from_allowed_paths(void **state)
 {
 	(void)state;
 	const char *code[] = {"/tmp/out/json.py", "/tmp/out/__pycache__/json.cpython-311.pyc",
-			      "/tmp/out/site-packages/evil.pth", "/tmp/out/x.pyw"};
+			      "/tmp/out/site-packages/evil.pth", "/tmp/out/x.pyw",
+			      "/tmp/out/venv/pyvenv.cfg", "/tmp/out/venv/bin/python3._pth"};
 	for (size_t i = 0; i < ARRAY_SIZE(code); i++) {
 		struct decision d = decide(OP_OPEN_READ, code[i]);
 		assert_int_equal(d.verdict, V_DENY);
