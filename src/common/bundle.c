@@ -205,6 +205,20 @@ static int load_script(struct bundle_image *img, json_t *m, const char *file, st
 	return 0;
 }
 
+static int load_cwd(struct bundle_image *img, json_t *m, const char *file, struct sg_err *err)
+{
+	json_t *v;
+	if (jopt(m, "cwd", JSON_STRING, file, "cwd", &v, err) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	const char *s = json_string_value(v);
+	if (strlen(s) != json_string_length(v) || !path_is_normal(s))
+		return sg_fail(err, "%s: cwd: expected an absolute normal path", file);
+	img->cwd = xstrdup(s);
+	return 0;
+}
+
 static int load_program(struct bundle_image *img, json_t *m, const char *file, struct sg_err *err)
 {
 	json_t *p, *v;
@@ -281,7 +295,7 @@ static int load_manifest(const char *dir, struct bundle_image *img, struct sg_er
 		goto out;
 	}
 	if (load_program(img, m, file, err) < 0 || load_script(img, m, file, err) < 0 ||
-	    load_argv(img, m, file, err) < 0)
+	    load_cwd(img, m, file, err) < 0 || load_argv(img, m, file, err) < 0)
 		goto out;
 	if (jreq(m, "trusted", JSON_ARRAY, file, "trusted", &arr, err) < 0 ||
 	    load_trusted(img, arr, file, err) < 0)
@@ -430,6 +444,7 @@ void bundle_free(struct bundle *b)
 		free(img->id);
 		free(img->program);
 		free(img->script);
+		free(img->cwd);
 		free_strv(img->argv, SIZE_MAX);
 		for (size_t j = 0; j < img->n_trusted; j++)
 			free(img->trusted[j].path);

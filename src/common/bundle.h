@@ -29,6 +29,7 @@ struct bundle_image {
 	char *program;        /* absolute path */
 	unsigned char program_sha256[32];
 	char *script;         /* see image.h; NULL if none */
+	char *cwd;            /* the root image's traced working directory, or NULL */
 	char **argv;          /* NULL-terminated, as traced */
 	struct bundle_file *trusted; /* sorted by path */
 	size_t n_trusted;

@@ -286,6 +286,15 @@ char *image_id(const struct image_key *key)
 	return xasprintf("%s-%s", label, hex);
 }
 
+bool image_script_matches(const char *script, const char *path)
+{
+	if (!script || script[0] != '/')
+		return false;
+	cleanup_free char *p = xstrdup(path);
+	fold_temp_script(p);
+	return strcmp(p, script) == 0;
+}
+
 int image_key_equal(const struct image_key *a, const struct image_key *b)
 {
 	if (strcmp(a->program, b->program) != 0)

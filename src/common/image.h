@@ -4,6 +4,8 @@
 #ifndef SGXPY_IMAGE_H
 #define SGXPY_IMAGE_H
 
+#include <stdbool.h>
+
 struct image_key {
 	char *program; /* absolute path of the exec'd file, symlinks resolved */
 	char *script;  /* "/abs/script.py", "-c:<text>", "-m:<module>", or NULL */
@@ -18,6 +20,10 @@ void image_key_from_exec(const char *program, char *const argv[], const char *cw
 char *image_id(const struct image_key *key);
 /* True if both keys name the same image. */
 int image_key_equal(const struct image_key *a, const struct image_key *b);
+
+/* Is path the file that key's script names (its temp directories folded to
+ * "*" as image keys fold them)?  False for -c/-m scripts and no script. */
+bool image_script_matches(const char *script, const char *path);
 void image_key_free(struct image_key *key);
 
 /* A file name that will differ next run: a run of 5+ digits (a pid, a time

@@ -181,9 +181,12 @@ static char *random_parent(const char *path)
  * mapped executable, or Python code it read (sgxpy run reads no .py, .pyc or
  * .pth from an allow rule otherwise), and some image of the run wrote lets
  * such code load. */
-static void mark_built_code(struct ctx *c, struct mf_allow *a, uintptr_t fl, const char *path)
+static void mark_built_code(struct ctx *c, const struct mf_image *img, struct mf_allow *a,
+			    uintptr_t fl, const char *path)
 {
-	bool code = (fl & ACC_MAP) || ((fl & ACC_READ) && path_is_python_code(path));
+	bool code = (fl & ACC_MAP) ||
+		    ((fl & ACC_READ) && (path_is_python_code(path) ||
+					 image_script_matches(img->key.script, path)));
 	if (c->m->opt.built_code && code && run_changed(c, path))
 		a->code = true;
 }
@@ -214,7 +217,7 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 		fl &= ~(uintptr_t)ACC_MODIFY; /* a rewritable .pyc is an injection point */
 	if ((rule = rules_volatile_root(path, c->tmpdir)) &&
 	    volatile_entry(c, path, rule, fl & ACC_MODIFY)) {
-		mark_built_code(c, add_allow(img, rule, true, fl & ACC_MODIFY), fl, path);
+		mark_built_code(c, img, add_allow(img, rule, true, fl & ACC_MODIFY), fl, path);
 		return;
 	}
 	if (fl & ACC_MODIFY) {
@@ -222,12 +225,12 @@ static void classify_path(struct ctx *c, struct mf_image *img, const char *path,
 		struct stat st;
 		struct mf_allow *a = dir ? add_allow(img, dir, true, true)
 					 : add_allow(img, path, stat(path, &st) == 0 && S_ISDIR(st.st_mode), true);
-		mark_built_code(c, a, fl, path);
+		mark_built_code(c, img, a, fl, path);
 		return;
 	}
 	if ((fl & ACC_CONTENT) && !pycache && strmap_get(&c->m->tree_written, path)) {
 		/* another image's output */
-		mark_built_code(c, add_allow(img, path, false, false), fl, path);
+		mark_built_code(c, img, add_allow(img, path, false, false), fl, path);
 		return;
 	}
 	if (fl & ACC_CONTENT)

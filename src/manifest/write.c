@@ -202,6 +202,11 @@ static int add_head(const struct mf_model *m, json_t *man, const struct mf_image
 		SET_STR(man, "script", img->key.script, err);
 	else
 		json_object_set_new(man, "script", json_null());
+	/* The root's cwd is pinned: relative paths name files only there, and
+	 * the attacker may choose where sgxpy run starts.  (A child's cwd is its
+	 * parent's choice, often a fresh temp dir.) */
+	if (img == m->root && img->cwd)
+		SET_STR(man, "cwd", img->cwd, err);
 	json_t *argv = json_array();
 	json_object_set_new(man, "argv", argv);
 	for (size_t i = 0; img->argv && img->argv[i]; i++) {

@@ -11,7 +11,8 @@
  *   2. trusted files: read-only and content-checked; a write is refused even
  *      when an allow rule (a tree) also covers the path;
  *   3. allow rules (exact or tree), write only if the rule says so; Python
- *      code (.py, .pyc, .pth) is not read from them: an allowed path is
+ *      code (.py, .pyc, .pth, and the image's own script, whatever its
+ *      name) is not read from them: an allowed path is
  *      unverified, and the import system would run what it finds there (a
  *      json.py planted in a writable cwd, a .pth under a HOME in /tmp),
  *      unless the rule is marked code (--allow-built-code: the run itself
@@ -21,6 +22,7 @@
  *      stat is not intercepted (see filter.c), so they never reach here. */
 #include "run/run.h"
 
+#include "common/image.h"
 #include "common/path.h"
 
 #include <ctype.h>
@@ -149,7 +151,8 @@ void policy_decide(const struct bundle_image *img, enum run_op op, const char *p
 			d->reason = R_WRITE_READONLY;
 			return;
 		}
-		if (op == OP_OPEN_READ && !a->code && path_is_python_code(path)) {
+		if (op == OP_OPEN_READ && !a->code &&
+		    (path_is_python_code(path) || image_script_matches(img->script, path))) {
 			d->reason = R_UNVERIFIED_CODE;
 			return;
 		}
@@ -174,7 +177,13 @@ bool policy_env_is_loader(const char *entry)
 		"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE",
 		"PYTHONPLATLIBDIR", "PYTHONPYCACHEPREFIX", "PYTHONBREAKPOINT",
 		"PYTHONEXECUTABLE", "PYTHONWARNINGS", "PYTHONINSPECT",
+		/* shells: a file to source, functions, options that run code */
+		"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4",
+		/* other interpreters an app may run */
+		"PERL5OPT", "PERL5LIB", "PERLLIB", "RUBYOPT", "RUBYLIB", "NODE_OPTIONS", "NODE_PATH",
 	};
+	if (!strncmp(entry, "BASH_FUNC_", 10)) /* exported functions replace commands */
+		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strlen(names[i]) == n && !strncmp(entry, names[i], n))
 			return true;

@@ -1206,6 +1206,13 @@ int run_main(const struct run_opts *o)
 	}
 
 	const struct bundle_image *root = bundle_image_by_id(s.b, s.b->root);
+	if (root && root->cwd) {
+		cleanup_free char *here = getcwd(NULL, 0);
+		if (!here || strcmp(here, root->cwd) != 0)
+			sup_die(&s, EXIT_WRAP_FAIL, "the current directory %s is not the traced one, %s "
+				"(relative paths would name other files): cd there first",
+				here ? here : "(unknown)", root->cwd);
+	}
 	if (!s.prog)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);
 	{

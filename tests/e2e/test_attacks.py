@@ -281,24 +281,50 @@ def test_python_code_planted_under_an_allowed_tree(tmp_path):
     cwd under that tree would be imported instead of the trusted stdlib one.
     Under run, Python code is never read from an allowed path (unless the
     rule is marked code), so the import fails closed with a denial."""
-    work, evil = tmp_path / "work", tmp_path / "evil"
+    work = tmp_path / "work"
     work.mkdir()
-    evil.mkdir()
-    (evil / "json.py").write_text("print('PWNED')\ndumps = repr\n")
     code = "import tempfile; tempfile.TemporaryDirectory().cleanup(); import json; print(json.dumps([1]))"
     cmd = [PY, "-c", code]
-    env = {"TMPDIR": str(tmp_path)}  # the temp root: the allowed tree holds evil/
+    env = {"TMPDIR": str(tmp_path)}  # the temp root: the allowed tree holds work/
     assert L.native(cmd, work, extra_env=env).stdout == "[1]\n"
-    assert L.native(cmd, evil, extra_env=env).stdout == "PWNED\n[1]\n"
     subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=work,
                    env=L.env(**env), check=True, capture_output=True)
     bundle = tmp_path / "bundle"
     subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")],
                    check=True, capture_output=True)
     assert L.run(bundle, cmd, work, extra_env=env).stdout == "[1]\n"
-    res = L.run(bundle, cmd, evil, extra_env=env)
+    (work / "json.py").write_text("print('PWNED')\ndumps = repr\n")
+    assert L.native(cmd, work, extra_env=env).stdout == "PWNED\n[1]\n"
+    res = L.run(bundle, cmd, work, extra_env=env)
     assert "PWNED" not in res.stdout and res.returncode != 0, res.stdout
-    assert f"open {evil / 'json.py'}: code under an allowed path" in res.stderr, res.stderr
+    assert f"open {work / 'json.py'}: code under an allowed path" in res.stderr, res.stderr
+
+
+def test_cwd_is_pinned_to_the_traced_one(tmp_path):
+    """The attacker may choose the directory sgxpy run starts in; relative
+    paths then name their files: a config.json of theirs under the (allowed)
+    temp tree would be read in place of the trusted one.  The root image's
+    cwd is pinned to the traced one."""
+    app, evil = tmp_path / "app", tmp_path / "tmp" / "evil"
+    app.mkdir()
+    evil.mkdir(parents=True)
+    (app / "config.json").write_text('{"mode": "GOOD"}')
+    (evil / "config.json").write_text('{"mode": "EVIL"}')
+    (app / "app.py").write_text(
+        "import json, tempfile\ntempfile.TemporaryDirectory().cleanup()\n"
+        "print(json.load(open('config.json'))['mode'])\n")
+    cmd = [PY, "-B", str(app / "app.py")]
+    env = {"TMPDIR": str(tmp_path / "tmp")}
+    assert L.native(cmd, evil, extra_env=env).stdout == "EVIL\n"
+    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=app,
+                   env=L.env(**env), check=True, capture_output=True)
+    bundle = tmp_path / "bundle"
+    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")],
+                   check=True, capture_output=True)
+    assert L.run(bundle, cmd, app, extra_env=env).stdout == "GOOD\n"
+    res = L.run(bundle, cmd, evil, extra_env=env)
+    assert res.returncode == 125 and res.stdout == "", res.stdout
+    assert f"the current directory {evil} is not the traced one, {app}" in res.stderr, res.stderr
 
 
 def test_signed_bundle_json_swapped_after_the_signature_check(bins, tmp_path):
@@ -572,6 +598,63 @@ def test_ld_preload_injection(tmp_path):
     res = L.run(bundle, cmd + [str(so)], tmp_path)
     assert res.stdout == "exec refused\n", res.stderr
     assert "exec /usr/bin/python3: loader environment variable" in res.stderr
+
+
+
+@pytest.mark.parametrize("var", ["BASH_ENV", "BASH_FUNC_echo%%"])
+def test_shell_startup_variables(tmp_path, var):
+    """A shell the app runs sources $BASH_ENV and imports exported functions
+    (BASH_FUNC_name%%): code from the environment, which the attacker may set."""
+    evil = tmp_path / "evil.sh"
+    evil.write_text("echo PWNED\n")
+    value = str(evil) if var == "BASH_ENV" else "() { builtin echo PWNED; }"
+    (tmp_path / "job.sh").write_text("echo job ok\n")
+    (tmp_path / "app.py").write_text(
+        "import subprocess\nsubprocess.run(['/bin/bash', 'job.sh'])\n")
+    cmd = [PY, "-B", "app.py"]
+    assert "PWNED" in L.native(cmd, tmp_path, extra_env={var: value}).stdout
+    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
+                   env=L.env(), check=True, capture_output=True)
+    bundle = tmp_path / "bundle"
+    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")], check=True,
+                   capture_output=True)
+    assert L.run(bundle, cmd, tmp_path).stdout == "job ok\n"
+    res = L.run(bundle, cmd, tmp_path, extra_env={var: value})
+    assert res.returncode == 125 and f"{var} is set" in res.stderr, res.stderr
+    assert "PWNED" not in res.stdout
+
+
+TEMP_SCRIPT_APP = """
+import os, subprocess, sys, tempfile
+d = tempfile.mkdtemp()
+helper = os.path.join(d, "helper")  # a script without a .py name
+open(helper, "w").write("print('helper ran')\\n")
+if len(sys.argv) > 1:  # the attacker rewrites it between the write and the exec
+    open(helper, "w").write("print('ATTACKER CODE RUNS')\\n")
+subprocess.run([sys.executable, helper])
+"""
+
+
+def test_temp_script_without_a_py_name(tmp_path):
+    """A child image's script the run wrote under the temp tree is code, whatever
+    its name: read from an allowed path it is refused unless the bundle was
+    made with --allow-built-code (and then it is the run's own code)."""
+    (tmp_path / "app.py").write_text(TEMP_SCRIPT_APP)
+    env = {"TMPDIR": str(tmp_path)}
+    cmd = [PY, "-B", "app.py"]
+    assert L.native(cmd + ["tamper"], tmp_path, extra_env=env).stdout == "ATTACKER CODE RUNS\n"
+    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
+                   env=L.env(**env), check=True, capture_output=True)
+    for opt in ([], ["--allow-built-code"]):
+        bundle = tmp_path / f"b{len(opt)}"
+        subprocess.run([L.SGXPY, "manifest", *opt, "-o", str(bundle), str(tmp_path / "t.trace")],
+                       check=True, capture_output=True)
+        res = L.run(bundle, cmd + ["tamper"], tmp_path, extra_env=env)
+        if opt:  # the opt-in: code the run writes is the run's to vouch for
+            assert res.stdout == "ATTACKER CODE RUNS\n"
+        else:
+            assert "ATTACKER" not in res.stdout, res.stdout
+            assert "/helper: code under an allowed path" in res.stderr, res.stderr
 
 
 INPLACE = """

@@ -173,6 +173,11 @@ static void test_loader_env(void **state)
 	assert_true(policy_env_is_loader("PYTHONPATH"));
 	assert_true(policy_env_is_loader("PYTHONHOME"));
 	assert_true(policy_env_is_loader("PYTHONSTARTUP"));
+	assert_true(policy_env_is_loader("BASH_ENV=/tmp/x.sh"));
+	assert_true(policy_env_is_loader("BASH_FUNC_echo%%=() { :; }"));
+	assert_true(policy_env_is_loader("PS4=$(id)"));
+	assert_false(policy_env_is_loader("BASH=/bin/bash"));
+	assert_false(policy_env_is_loader("ENVIRONMENT=x"));
 	assert_false(policy_env_is_loader("PATH"));
 	assert_false(policy_env_is_loader("PYTHONDONTWRITEBYTECODE"));
 	assert_false(policy_env_is_loader("LD_PRELOAD_X"));
