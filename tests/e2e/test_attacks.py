@@ -229,11 +229,7 @@ def test_shebang_line_read_again_by_the_kernel(tmp_path):
     benign = "S\nexit 0\nT\nFROM STDIN\nexit 0\n"
     assert L.native(cmd, tmp_path).stdout == benign
     # the product's own pipeline
-    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
-                   env=L.env(), check=True, capture_output=True)
-    bundle = tmp_path / "bundle"
-    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")],
-                   check=True, capture_output=True)
+    bundle = L.sgxpy_bundle(tmp_path / "bundle", cmd, tmp_path)
     assert L.run(bundle, cmd, tmp_path).stdout == benign
     os.link(other / "t.py", other / "s.py")
     (app / "lnk").unlink()
@@ -287,11 +283,7 @@ def test_python_code_planted_under_an_allowed_tree(tmp_path):
     cmd = [PY, "-c", code]
     env = {"TMPDIR": str(tmp_path)}  # the temp root: the allowed tree holds work/
     assert L.native(cmd, work, extra_env=env).stdout == "[1]\n"
-    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=work,
-                   env=L.env(**env), check=True, capture_output=True)
-    bundle = tmp_path / "bundle"
-    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")],
-                   check=True, capture_output=True)
+    bundle = L.sgxpy_bundle(tmp_path / "bundle", cmd, work, extra_env=env)
     assert L.run(bundle, cmd, work, extra_env=env).stdout == "[1]\n"
     (work / "json.py").write_text("print('PWNED')\ndumps = repr\n")
     assert L.native(cmd, work, extra_env=env).stdout == "PWNED\n[1]\n"
@@ -316,11 +308,7 @@ def test_cwd_is_pinned_to_the_traced_one(tmp_path):
     cmd = [PY, "-B", str(app / "app.py")]
     env = {"TMPDIR": str(tmp_path / "tmp")}
     assert L.native(cmd, evil, extra_env=env).stdout == "EVIL\n"
-    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=app,
-                   env=L.env(**env), check=True, capture_output=True)
-    bundle = tmp_path / "bundle"
-    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")],
-                   check=True, capture_output=True)
+    bundle = L.sgxpy_bundle(tmp_path / "bundle", cmd, app, extra_env=env)
     assert L.run(bundle, cmd, app, extra_env=env).stdout == "GOOD\n"
     res = L.run(bundle, cmd, evil, extra_env=env)
     assert res.returncode == 125 and res.stdout == "", res.stdout
@@ -338,11 +326,7 @@ def test_signed_bundle_json_swapped_after_the_signature_check(bins, tmp_path):
     (tmp_path / "data.txt").write_text("good\n")
     (tmp_path / "app.py").write_text("print('data=' + open('data.txt').read().strip())\n")
     cmd = [PY, "-B", "app.py"]
-    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
-                   env=L.env(), check=True, capture_output=True)
-    good = tmp_path / "good.b"
-    subprocess.run([L.SGXPY, "manifest", "-o", str(good), str(tmp_path / "t.trace")], check=True,
-                   capture_output=True)
+    good = L.sgxpy_bundle(tmp_path / "good.b", cmd, tmp_path)
     subprocess.run([L.SGXPY, "keygen", "-o", str(tmp_path / "k")], check=True, capture_output=True)
     subprocess.run([L.SGXPY, "sign", "--key", str(tmp_path / "k"), str(good)], check=True,
                    capture_output=True)
@@ -414,11 +398,7 @@ def test_relative_open_after_the_directory_moved(tmp_path):
     (tmp_path / "reader.py").write_text(DIR_READER)
     cmd = [PY, "-B", str(tmp_path / "reader.py"), str(app / "lib")]
     env = {"TMPDIR": str(tmp)}
-    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
-                   env=L.env(**env), input="\n", text=True, check=True, capture_output=True)
-    bundle = tmp_path / "bundle"
-    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")], check=True,
-                   capture_output=True)
+    bundle = L.sgxpy_bundle(tmp_path / "bundle", cmd, tmp_path, extra_env=env, stdin_text="\n")
 
     def attack(prefix):
         p = subprocess.Popen([*prefix, *cmd], cwd=tmp_path, env=L.env(**env), text=True,
@@ -450,11 +430,7 @@ def test_python_startup_file_next_to_a_python3_on_path(tmp_path):
     (tmp_path / "app.py").write_text("import tempfile; tempfile.TemporaryDirectory().cleanup(); print('app ok')\n")
     cmd = ["python3", "-B", str(tmp_path / "app.py")]
     env = {"TMPDIR": str(tmp)}
-    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
-                   env=L.env(**env), check=True, capture_output=True)
-    bundle = tmp_path / "bundle"
-    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")], check=True,
-                   capture_output=True)
+    bundle = L.sgxpy_bundle(tmp_path / "bundle", cmd, tmp_path, extra_env=env)
     ev = tmp / "ev"
     (ev / "bin").mkdir(parents=True)
     (ev / "z" / "encodings").mkdir(parents=True)
@@ -613,11 +589,7 @@ def test_shell_startup_variables(tmp_path, var):
         "import subprocess\nsubprocess.run(['/bin/bash', 'job.sh'])\n")
     cmd = [PY, "-B", "app.py"]
     assert "PWNED" in L.native(cmd, tmp_path, extra_env={var: value}).stdout
-    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
-                   env=L.env(), check=True, capture_output=True)
-    bundle = tmp_path / "bundle"
-    subprocess.run([L.SGXPY, "manifest", "-o", str(bundle), str(tmp_path / "t.trace")], check=True,
-                   capture_output=True)
+    bundle = L.sgxpy_bundle(tmp_path / "bundle", cmd, tmp_path)
     assert L.run(bundle, cmd, tmp_path).stdout == "job ok\n"
     res = L.run(bundle, cmd, tmp_path, extra_env={var: value})
     assert res.returncode == 125 and f"{var} is set" in res.stderr, res.stderr
@@ -643,12 +615,9 @@ def test_temp_script_without_a_py_name(tmp_path):
     env = {"TMPDIR": str(tmp_path)}
     cmd = [PY, "-B", "app.py"]
     assert L.native(cmd + ["tamper"], tmp_path, extra_env=env).stdout == "ATTACKER CODE RUNS\n"
-    subprocess.run([L.SGXPY, "trace", "-o", str(tmp_path / "t.trace"), "--", *cmd], cwd=tmp_path,
-                   env=L.env(**env), check=True, capture_output=True)
     for opt in ([], ["--allow-built-code"]):
-        bundle = tmp_path / f"b{len(opt)}"
-        subprocess.run([L.SGXPY, "manifest", *opt, "-o", str(bundle), str(tmp_path / "t.trace")],
-                       check=True, capture_output=True)
+        bundle = L.sgxpy_bundle(tmp_path / f"b{len(opt)}", cmd, tmp_path, extra_env=env,
+                                manifest_opts=opt)
         res = L.run(bundle, cmd + ["tamper"], tmp_path, extra_env=env)
         if opt:  # the opt-in: code the run writes is the run's to vouch for
             assert res.stdout == "ATTACKER CODE RUNS\n"

@@ -139,6 +139,19 @@ class Image:
 VOLATILE = ("/dev/", "/proc/", "/sys/")
 
 
+def sgxpy_bundle(dest, cmd, cwd, extra_env=None, manifest_opts=(), stdin_text=None):
+    """The product's own pipeline: `sgxpy trace` CMD in cwd (dest.trace next to
+    dest), then `sgxpy manifest` into dest.  Returns dest."""
+    dest = Path(dest)
+    trace = dest.parent / (dest.name + ".trace")
+    subprocess.run([SGXPY, "trace", "-o", str(trace), "--", *map(str, cmd)], cwd=cwd,
+                   env=env(**(extra_env or {})), input=stdin_text, text=True, check=True,
+                   capture_output=True, timeout=TIMEOUT)
+    subprocess.run([SGXPY, "manifest", *manifest_opts, "-o", str(dest), str(trace)], check=True,
+                   capture_output=True, timeout=TIMEOUT)
+    return dest
+
+
 def make_bundle(dest, cmd, cwd, allow=(), extra_env=None, runs=1):
     """Trace cmd natively (runs times, merged: apps with racy process trees),
     write a bundle to dest (a directory).  allow: extra (path, tree, write)
