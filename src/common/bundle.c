@@ -208,14 +208,12 @@ static int load_script(struct bundle_image *img, json_t *m, const char *file, st
 static int load_cwd(struct bundle_image *img, json_t *m, const char *file, struct sg_err *err)
 {
 	json_t *v;
-	if (jopt(m, "cwd", JSON_STRING, file, "cwd", &v, err) < 0)
+	const char *s;
+	if (jopt(m, "cwd", JSON_STRING, file, "cwd", &v, err) < 0 ||
+	    (v && jpath(v, file, "cwd", &s, err) < 0))
 		return -1;
-	if (!v)
-		return 0;
-	const char *s = json_string_value(v);
-	if (strlen(s) != json_string_length(v) || !path_is_normal(s))
-		return sg_fail(err, "%s: cwd: expected an absolute normal path", file);
-	img->cwd = xstrdup(s);
+	if (v)
+		img->cwd = xstrdup(s);
 	return 0;
 }
 

@@ -97,7 +97,7 @@ char *proc_fd_path(pid_t tid, int fd)
 	return proc_link(tid, what);
 }
 
-static int read_proc_file(pid_t pid, const char *what, char **data, size_t *len)
+int proc_read_file(pid_t pid, const char *what, char **data, size_t *len)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
@@ -108,7 +108,7 @@ char *proc_cmdline_json(pid_t pid)
 {
 	cleanup_free char *data = NULL;
 	size_t len;
-	if (read_proc_file(pid, "cmdline", &data, &len) < 0)
+	if (proc_read_file(pid, "cmdline", &data, &len) < 0)
 		return NULL;
 	json_t *arr = json_array();
 	for (size_t i = 0; i < len; i += strlen(data + i) + 1)
@@ -122,7 +122,7 @@ char *proc_environ_json(pid_t pid)
 {
 	cleanup_free char *data = NULL;
 	size_t len;
-	if (read_proc_file(pid, "environ", &data, &len) < 0)
+	if (proc_read_file(pid, "environ", &data, &len) < 0)
 		return NULL;
 	json_t *obj = json_object();
 	for (size_t i = 0; i < len; i += strlen(data + i) + 1) {
@@ -154,7 +154,7 @@ const char *status_text_field(const char *status, const char *field)
 long proc_status_field(pid_t tid, const char *field)
 {
 	cleanup_free char *data = NULL;
-	if (read_proc_file(tid, "status", &data, NULL) < 0)
+	if (proc_read_file(tid, "status", &data, NULL) < 0)
 		return -1;
 	const char *value = status_text_field(data, field);
 	return value ? strtol(value, NULL, 10) : -1;

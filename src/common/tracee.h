@@ -25,6 +25,10 @@ int tracee_read(pid_t tid, uint64_t addr, void *buf, size_t len);
 char *proc_link(pid_t tid, const char *what);
 char *proc_fd_path(pid_t tid, int fd);
 
+/* The whole of /proc/PID/<what> ("cmdline", "environ", "status"), malloc'd
+ * and NUL-terminated; 0, or -1 (no error message: the caller says what). */
+int proc_read_file(pid_t pid, const char *what, char **data, size_t *len);
+
 /* /proc/PID/cmdline as a JSON array, /proc/PID/environ as a JSON object
  * (malloc'd, NULL if unreadable). */
 char *proc_cmdline_json(pid_t pid);

@@ -289,17 +289,16 @@ int sign_check(const char *dir, const unsigned char measurement[32], const char 
 	if (!key)
 		return -1;
 	unsigned char listed[32], *sig = NULL;
-	const unsigned char *actual = measurement;
 	size_t siglen = 0;
 	EVP_PKEY *embedded = NULL;
 	int rc = read_signature(path, listed, &sig, &siglen, &embedded, err);
 	if (rc == 0 && embedded && EVP_PKEY_eq(key, embedded) != 1)
 		rc = mismatch(err, "%s: signed by another key than %s", path, keyfile);
-	if (rc == 0 && memcmp(listed, actual, 32) != 0)
+	if (rc == 0 && memcmp(listed, measurement, 32) != 0)
 		rc = mismatch(err, "%s: measurement differs from bundle.json's", path);
 	if (rc == 0) {
 		unsigned char msg[sizeof(domain) + 32];
-		message(actual, msg);
+		message(measurement, msg);
 		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 		if (EVP_DigestVerifyInit(ctx, NULL, digest_for(key), NULL, key) <= 0 ||
 		    EVP_DigestVerify(ctx, sig, siglen, msg, sizeof(msg)) != 1)

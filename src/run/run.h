@@ -131,6 +131,8 @@ struct file_key {
 
 void file_key_of(const struct stat *st, struct file_key *k);
 bool file_key_equal(const struct file_key *a, const struct file_key *b);
+/* "dev:ino", the key of maps by inode (a file reached by several names). */
+void file_key_inode_name(const struct file_key *k, char name[64]);
 
 struct verifier;
 int verifier_new(int threads, bool seal, struct verifier **out, struct sg_err *err);

@@ -167,30 +167,39 @@ static char *read_link(const char *path)
 	return xstrdup(buf);
 }
 
-static void dir_key(const struct stat *st, char key[48])
+static void dir_inode_name(const struct stat *st, char name[64])
 {
-	snprintf(key, 48, "%llx:%llx", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+	struct file_key k;
+	file_key_of(st, &k);
+	file_key_inode_name(&k, name);
 }
 
 static void note_trusted_dirs(struct sup *s)
 {
+	/* Each directory once, however many files (and images) it holds:
+	 * realpath walks every component. */
+	struct strmap seen = {0};
 	for (size_t i = 0; i < s->b->n_images; i++) {
 		const struct bundle_image *img = &s->b->images[i];
 		for (size_t j = 0; j < img->n_trusted; j++) {
 			cleanup_free char *dir = xstrdup(img->trusted[j].path);
 			*strrchr(dir, '/') = '\0'; /* absolute: there is one */
+			int added;
+			strmap_put(&seen, dir, &added);
+			if (!added)
+				continue;
 			cleanup_free char *real = realpath(dir[0] ? dir : "/", NULL);
 			struct stat st;
-			char key[48];
+			char name[64];
 			if (!real || stat(real, &st) < 0)
 				continue;
-			dir_key(&st, key);
-			int added;
-			void **slot = strmap_put(&s->trusted_dirs, key, &added);
+			dir_inode_name(&st, name);
+			void **slot = strmap_put(&s->trusted_dirs, name, &added);
 			if (added)
 				*slot = steal_pointer(&real);
 		}
 	}
+	strmap_free(&seen);
 }
 
 /* Is the directory behind link (/proc/TID/cwd or fd/N) one that held trusted
@@ -198,11 +207,11 @@ static void note_trusted_dirs(struct sup *s)
 static bool base_dir_moved(struct sup *s, const char *link)
 {
 	struct stat st, was;
-	char key[48];
+	char name[64];
 	if (stat(link, &st) < 0 || !S_ISDIR(st.st_mode))
 		return false;
-	dir_key(&st, key);
-	void **slot = strmap_get(&s->trusted_dirs, key);
+	dir_inode_name(&st, name);
+	void **slot = strmap_get(&s->trusted_dirs, name);
 	return slot && !(stat(*slot, &was) == 0 && was.st_dev == st.st_dev && was.st_ino == st.st_ino);
 }
 
@@ -700,12 +709,9 @@ static bool exec_loaded_verified(const struct proc *p, pid_t pid)
  * check. */
 static bool exec_argv_as_checked(const struct proc *p, pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	cleanup_free char *got = NULL;
 	size_t n;
-	struct sg_err ignored;
-	if (!p->exec_argv || read_file(path, &got, &n, &ignored) < 0)
+	if (!p->exec_argv || proc_read_file(pid, "cmdline", &got, &n) < 0)
 		return false;
 	const char *want = p->exec_argv;
 	size_t want_n = p->exec_argv_len, pre = p->exec_name_at;
@@ -726,12 +732,9 @@ static bool exec_argv_as_checked(const struct proc *p, pid_t pid)
  * it since). */
 static bool exec_env_clean(pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	cleanup_free char *env = NULL;
 	size_t n;
-	struct sg_err ignored;
-	if (read_file(path, &env, &n, &ignored) < 0)
+	if (proc_read_file(pid, "environ", &env, &n) < 0)
 		return false;
 	for (size_t at = 0; at < n; at += strlen(env + at) + 1)
 		if (policy_env_is_loader(env + at))
@@ -1206,17 +1209,14 @@ int run_main(const struct run_opts *o)
 	}
 
 	const struct bundle_image *root = bundle_image_by_id(s.b, s.b->root);
-	if (root && root->cwd) {
-		cleanup_free char *here = getcwd(NULL, 0);
-		if (!here || strcmp(here, root->cwd) != 0)
-			sup_die(&s, EXIT_WRAP_FAIL, "the current directory %s is not the traced one, %s "
-				"(relative paths would name other files): cd there first",
-				here ? here : "(unknown)", root->cwd);
-	}
+	cleanup_free char *cwd = getcwd(NULL, 0);
+	if (root && root->cwd && (!cwd || strcmp(cwd, root->cwd) != 0))
+		sup_die(&s, EXIT_WRAP_FAIL, "the current directory %s is not the traced one, %s "
+			"(relative paths would name other files): cd there first",
+			cwd ? cwd : "(unknown)", root->cwd);
 	if (!s.prog)
 		sup_die(&s, EXIT_WRAP_FAIL, "%s: command not found", o->argv[0]);
 	{
-		cleanup_free char *cwd = getcwd(NULL, 0);
 		struct image_key k = {0}, want = {.program = root ? root->program : NULL,
 						  .script = root ? root->script : NULL};
 		if (real && cwd)

@@ -181,7 +181,7 @@ static int open_nomagic(const char *path, int flags)
 
 /* The cache is keyed by inode, so a symlink and its target (both listed in a
  * manifest) or two hard links are read and hashed once. */
-static void inode_name(const struct file_key *k, char name[64])
+void file_key_inode_name(const struct file_key *k, char name[64])
 {
 	snprintf(name, 64, "%lx:%lx", (unsigned long)k->dev, (unsigned long)k->ino);
 }
@@ -189,7 +189,7 @@ static void inode_name(const struct file_key *k, char name[64])
 static struct centry *entry(struct verifier *v, const struct file_key *k)
 {
 	char name[64];
-	inode_name(k, name);
+	file_key_inode_name(k, name);
 	int added;
 	void **slot = strmap_put(&v->cache, name, &added);
 	if (added) {
@@ -204,7 +204,7 @@ static struct centry *entry(struct verifier *v, const struct file_key *k)
 static void mark_trusted(struct verifier *v, const struct file_key *k)
 {
 	char name[64];
-	inode_name(k, name);
+	file_key_inode_name(k, name);
 	pthread_mutex_lock(&v->mu);
 	int added;
 	void **slot = strmap_put(&v->trusted, name, &added);
@@ -217,7 +217,7 @@ static void mark_trusted(struct verifier *v, const struct file_key *k)
 bool verifier_key_trusted(struct verifier *v, const struct file_key *k)
 {
 	char name[64];
-	inode_name(k, name);
+	file_key_inode_name(k, name);
 	pthread_mutex_lock(&v->mu);
 	void **slot = strmap_get(&v->trusted, name);
 	bool ok = slot && file_key_equal(*slot, k);
